@@ -1,0 +1,240 @@
+#include "coverage_data.h"
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <memory>
+
+#include "numbits.h"
+
+namespace pycov {
+namespace {
+
+// The schema of coverage.py 6.x/7.x data files (coverage/sqldata.py, SCHEMA_VERSION 7).
+constexpr int kSchemaVersion = 7;
+constexpr const char* kSchema = R"sql(
+CREATE TABLE coverage_schema (version integer);
+CREATE TABLE meta (key text, value text, unique (key));
+CREATE TABLE file (id integer primary key, path text, unique (path));
+CREATE TABLE context (id integer primary key, context text, unique (context));
+CREATE TABLE line_bits (
+    file_id integer, context_id integer, numbits blob,
+    foreign key (file_id) references file (id),
+    foreign key (context_id) references context (id),
+    unique (file_id, context_id)
+);
+CREATE TABLE arc (
+    file_id integer, context_id integer, fromno integer, tono integer,
+    foreign key (file_id) references file (id),
+    foreign key (context_id) references context (id),
+    unique (file_id, context_id, fromno, tono)
+);
+CREATE TABLE tracer (file_id integer primary key, tracer text, foreign key (file_id) references file (id));
+)sql";
+
+struct DbCloser {
+  void operator()(sqlite3* db) const { sqlite3_close(db); }
+};
+using Db = std::unique_ptr<sqlite3, DbCloser>;
+
+struct StmtFinalizer {
+  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
+};
+using Stmt = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
+
+Error DbError(const std::string& path, sqlite3* db, const std::string& doing) {
+  return Error{path + ": " + doing + ": " + (db != nullptr ? sqlite3_errmsg(db) : "out of memory")};
+}
+
+Result<Db> OpenDb(const std::string& path, int flags) {
+  sqlite3* raw = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
+  Db db(raw);
+  if (rc != SQLITE_OK) return DbError(path, raw, "cannot open data file");
+  sqlite3_busy_timeout(raw, 5000);
+  return db;
+}
+
+Status Exec(sqlite3* db, const std::string& path, const char* sql) {
+  char* message = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+    std::string text = message != nullptr ? message : "unknown error";
+    sqlite3_free(message);
+    return Error{path + ": " + text};
+  }
+  return Ok();
+}
+
+Result<Stmt> Prepare(sqlite3* db, const std::string& path, const char* sql) {
+  sqlite3_stmt* raw = nullptr;
+  if (sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) != SQLITE_OK) return DbError(path, db, "bad data file");
+  return Stmt(raw);
+}
+
+std::string NowText() {
+  std::time_t now = std::time(nullptr);
+  char text[32];
+  std::strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S", std::localtime(&now));
+  return text;
+}
+
+Status WriteContents(sqlite3* db, const std::string& path, const CoverageData& data, const std::string& argv_text) {
+  if (auto s = Exec(db, path, "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; BEGIN;"); !s) return s;
+  if (auto s = Exec(db, path, kSchema); !s) return s;
+  auto schema = Prepare(db, path, "INSERT INTO coverage_schema (version) VALUES (?)");
+  if (!schema) return schema.error();
+  sqlite3_bind_int(schema->get(), 1, kSchemaVersion);
+  if (sqlite3_step(schema->get()) != SQLITE_DONE) return DbError(path, db, "writing schema");
+
+  auto meta = Prepare(db, path, "INSERT INTO meta (key, value) VALUES (?, ?)");
+  if (!meta) return meta.error();
+  const std::pair<std::string, std::string> rows[] = {
+      {"sys_argv", argv_text},
+      {"version", "pycov-" PYCOV_VERSION},
+      {"when", NowText()},
+      {"has_arcs", data.has_arcs ? "1" : "0"},
+  };
+  for (const auto& [key, value] : rows) {
+    sqlite3_reset(meta->get());
+    sqlite3_bind_text(meta->get(), 1, key.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(meta->get(), 2, value.c_str(), -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(meta->get()) != SQLITE_DONE) return DbError(path, db, "writing meta");
+  }
+  if (auto s = Exec(db, path, "INSERT INTO context (id, context) VALUES (1, '')"); !s) return s;
+
+  auto file = Prepare(db, path, "INSERT INTO file (id, path) VALUES (?, ?)");
+  auto lines = Prepare(db, path, "INSERT INTO line_bits (file_id, context_id, numbits) VALUES (?, 1, ?)");
+  auto arc = Prepare(db, path, "INSERT INTO arc (file_id, context_id, fromno, tono) VALUES (?, 1, ?, ?)");
+  if (!file) return file.error();
+  if (!lines) return lines.error();
+  if (!arc) return arc.error();
+  int64_t id = 0;
+  for (const auto& [file_path, coverage] : data.files) {
+    ++id;
+    sqlite3_reset(file->get());
+    sqlite3_bind_int64(file->get(), 1, id);
+    sqlite3_bind_text(file->get(), 2, file_path.c_str(), -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(file->get()) != SQLITE_DONE) return DbError(path, db, "writing files");
+    if (data.has_arcs) {
+      for (const auto& [from, to] : coverage.arcs) {
+        sqlite3_reset(arc->get());
+        sqlite3_bind_int64(arc->get(), 1, id);
+        sqlite3_bind_int(arc->get(), 2, from);
+        sqlite3_bind_int(arc->get(), 3, to);
+        if (sqlite3_step(arc->get()) != SQLITE_DONE) return DbError(path, db, "writing arcs");
+      }
+    } else {
+      std::string bits = NumsToNumbits(coverage.lines);
+      sqlite3_reset(lines->get());
+      sqlite3_bind_int64(lines->get(), 1, id);
+      sqlite3_bind_blob(lines->get(), 2, bits.data(), int(bits.size()), SQLITE_TRANSIENT);
+      if (sqlite3_step(lines->get()) != SQLITE_DONE) return DbError(path, db, "writing lines");
+    }
+  }
+  return Exec(db, path, "COMMIT;");
+}
+
+}  // namespace
+
+std::set<int32_t> CoverageData::ExecutedLines(const std::string& path) const {
+  auto it = files.find(path);
+  if (it == files.end()) return {};
+  if (!has_arcs) return it->second.lines;
+  std::set<int32_t> lines;
+  for (const auto& [from, to] : it->second.arcs) {
+    if (from > 0) lines.insert(from);
+    if (to > 0) lines.insert(to);
+  }
+  return lines;
+}
+
+Status WriteDataFile(const std::string& path, const CoverageData& data, const std::string& argv_text) {
+  const std::string temporary = path + ".pycov-" + std::to_string(getpid()) + ".tmp";
+  std::remove(temporary.c_str());
+  Status written = [&]() -> Status {
+    auto db = OpenDb(temporary, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+    if (!db) return db.error();
+    return WriteContents(db->get(), path, data, argv_text);
+  }();
+  if (!written) {
+    std::remove(temporary.c_str());
+    return written;
+  }
+  if (std::rename(temporary.c_str(), path.c_str()) != 0) {
+    int saved = errno;
+    std::remove(temporary.c_str());
+    return Error{path + ": cannot write data file: " + std::strerror(saved)};
+  }
+  return Ok();
+}
+
+Result<CoverageData> ReadDataFile(const std::string& path) {
+  if (access(path.c_str(), R_OK) != 0)
+    return Error{path + ": cannot read data file: " + std::strerror(errno)};
+  auto db = OpenDb(path, SQLITE_OPEN_READONLY);
+  if (!db) return db.error();
+  sqlite3* raw = db->get();
+  auto version = Prepare(raw, path, "SELECT version FROM coverage_schema");
+  if (!version) return Error{path + ": not a coverage data file (" + sqlite3_errmsg(raw) + ")"};
+  if (sqlite3_step(version->get()) != SQLITE_ROW)
+    return Error{path + ": not a coverage data file (no schema version)"};
+  int schema = sqlite3_column_int(version->get(), 0);
+  if (schema != kSchemaVersion)
+    return Error{path + ": coverage data schema version " + std::to_string(schema) + ", expected " +
+                 std::to_string(kSchemaVersion)};
+
+  CoverageData data;
+  auto meta = Prepare(raw, path, "SELECT value FROM meta WHERE key = 'has_arcs'");
+  if (!meta) return meta.error();
+  if (sqlite3_step(meta->get()) == SQLITE_ROW) {
+    const unsigned char* text = sqlite3_column_text(meta->get(), 0);
+    data.has_arcs = text != nullptr && std::atoi(reinterpret_cast<const char*>(text)) != 0;
+  }
+  std::map<int64_t, std::string> paths;
+  auto files = Prepare(raw, path, "SELECT id, path FROM file");
+  if (!files) return files.error();
+  int rc;
+  while ((rc = sqlite3_step(files->get())) == SQLITE_ROW) {
+    const unsigned char* text = sqlite3_column_text(files->get(), 1);
+    std::string file_path = text != nullptr ? reinterpret_cast<const char*>(text) : "";
+    paths[sqlite3_column_int64(files->get(), 0)] = file_path;
+    data.files[file_path];
+  }
+  if (rc != SQLITE_DONE) return DbError(path, raw, "reading files");
+
+  auto lines = Prepare(raw, path, "SELECT file_id, numbits FROM line_bits");
+  if (!lines) return lines.error();
+  while ((rc = sqlite3_step(lines->get())) == SQLITE_ROW) {
+    auto it = paths.find(sqlite3_column_int64(lines->get(), 0));
+    if (it == paths.end()) return Error{path + ": line_bits row for an unknown file"};
+    const void* blob = sqlite3_column_blob(lines->get(), 1);
+    int size = sqlite3_column_bytes(lines->get(), 1);
+    auto nums = NumbitsToNums(std::string(static_cast<const char*>(blob), size_t(size)));
+    data.files[it->second].lines.insert(nums.begin(), nums.end());
+  }
+  if (rc != SQLITE_DONE) return DbError(path, raw, "reading lines");
+
+  auto arcs = Prepare(raw, path, "SELECT file_id, fromno, tono FROM arc");
+  if (!arcs) return arcs.error();
+  while ((rc = sqlite3_step(arcs->get())) == SQLITE_ROW) {
+    auto it = paths.find(sqlite3_column_int64(arcs->get(), 0));
+    if (it == paths.end()) return Error{path + ": arc row for an unknown file"};
+    data.files[it->second].arcs.insert({sqlite3_column_int(arcs->get(), 1), sqlite3_column_int(arcs->get(), 2)});
+  }
+  if (rc != SQLITE_DONE) return DbError(path, raw, "reading arcs");
+  return data;
+}
+
+Status CheckReplaceableDataFile(const std::string& path) {
+  if (access(path.c_str(), F_OK) != 0) return Ok();
+  auto existing = ReadDataFile(path);
+  if (!existing)
+    return Error{existing.error().message + "; it was left as it is: remove it or choose another --data-file"};
+  return Ok();
+}
+
+}  // namespace pycov

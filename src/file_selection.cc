@@ -1,0 +1,85 @@
+#include "file_selection.h"
+
+#include <fnmatch.h>
+
+#include <sstream>
+
+namespace pycov {
+namespace {
+
+bool MatchesAny(const std::vector<std::string>& globs, const std::string& path) {
+  for (const auto& glob : globs) {
+    // No FNM_PATHNAME: like coverage.py's fnmatch, `*` also matches `/`.
+    if (fnmatch(glob.c_str(), path.c_str(), 0) == 0) return true;
+  }
+  return false;
+}
+
+bool UnderAny(const std::vector<std::string>& dirs, const std::string& path) {
+  for (const auto& dir : dirs)
+    if (IsUnder(path, dir)) return true;
+  return false;
+}
+
+// Installed packages live in site-packages (pip, venvs) or dist-packages (Debian) folders,
+// wherever the environment is: a project's own .venv is under the project root.
+bool InInstalledPackages(const std::string& path) {
+  return path.find("/site-packages/") != std::string::npos ||
+         path.find("/dist-packages/") != std::string::npos;
+}
+
+}  // namespace
+
+bool IsUnder(const std::string& path, const std::string& dir) {
+  if (dir.empty()) return false;
+  if (dir == "/") return !path.empty() && path[0] == '/';
+  if (path.compare(0, dir.size(), dir) != 0) return false;
+  return path.size() == dir.size() || path[dir.size()] == '/';
+}
+
+bool FileSelection::Selects(const std::string& path) const {
+  if (path.empty() || path[0] != '/') return false;
+  if (UnderAny(excluded_dirs, path)) return false;
+  if (MatchesAny(omit_globs, path)) return false;
+  if (!source_dirs.empty()) return UnderAny(source_dirs, path);
+  if (!include_globs.empty()) return MatchesAny(include_globs, path);
+  if (InInstalledPackages(path)) return false;
+  return UnderAny(project_roots, path);
+}
+
+std::string AbsoluteGlob(const std::string& glob, const std::string& cwd) {
+  if (glob.empty() || glob[0] == '*' || glob[0] == '/') return glob;
+  return cwd + "/" + glob;
+}
+
+std::string FileSelection::Serialize() const {
+  std::ostringstream out;
+  auto emit = [&](const char* key, const std::vector<std::string>& values) {
+    for (const auto& v : values) out << key << '=' << v << '\n';
+  };
+  emit("source", source_dirs);
+  emit("include", include_globs);
+  emit("omit", omit_globs);
+  emit("root", project_roots);
+  emit("exclude_dir", excluded_dirs);
+  return out.str();
+}
+
+FileSelection FileSelection::Parse(const std::string& text) {
+  FileSelection selection;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    auto eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    std::string key = line.substr(0, eq), value = line.substr(eq + 1);
+    if (key == "source") selection.source_dirs.push_back(value);
+    else if (key == "include") selection.include_globs.push_back(value);
+    else if (key == "omit") selection.omit_globs.push_back(value);
+    else if (key == "root") selection.project_roots.push_back(value);
+    else if (key == "exclude_dir") selection.excluded_dirs.push_back(value);
+  }
+  return selection;
+}
+
+}  // namespace pycov

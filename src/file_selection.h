@@ -1,0 +1,32 @@
+// FileSelection: which source files a run measures, decided the way coverage.py decides
+// (SPEC §2): files under the project roots, never the standard library, installed
+// packages or pycov itself, narrowed by --source, --include and --omit.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace pycov {
+
+struct FileSelection {
+  std::vector<std::string> source_dirs;    // --source: only files under these (absolute)
+  std::vector<std::string> include_globs;  // --include: only matching files (when no --source)
+  std::vector<std::string> omit_globs;     // --omit: never these
+  std::vector<std::string> project_roots;  // default when neither: the cwd and script dir
+  std::vector<std::string> excluded_dirs;  // stdlib, pycov's bootstrap
+
+  /// True if the file at `absolute_path` (already made absolute and real) is measured.
+  bool Selects(const std::string& absolute_path) const;
+
+  /// Serialises to `key=value` lines, and back; unknown keys are ignored.
+  std::string Serialize() const;
+  static FileSelection Parse(const std::string& text);
+};
+
+/// Makes a glob absolute against `cwd` unless it starts with a wildcard, as coverage.py does.
+std::string AbsoluteGlob(const std::string& glob, const std::string& cwd);
+
+/// True if `path` is `dir` or lies below it.
+bool IsUnder(const std::string& path, const std::string& dir);
+
+}  // namespace pycov

@@ -1,0 +1,253 @@
+#include "hit_file_writer.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+namespace pycov::hitfile {
+namespace {
+
+uint64_t NowUnixNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000u + uint64_t(ts.tv_nsec);
+}
+
+uint32_t RoundUp8(uint64_t n) { return uint32_t((n + 7) & ~uint64_t(7)); }
+
+// Reserves file blocks for real: a page of a sparse file that cannot be backed when it is
+// first written kills the writer with SIGBUS, and the measured program must never die of
+// pycov. fallocate fails cleanly (ENOSPC) instead.
+bool ReserveBlocks(int fd, uint64_t from, uint64_t to) {
+  if (to <= from) return true;
+  int rc = posix_fallocate(fd, off_t(from), off_t(to - from));
+  if (rc != 0) {
+    errno = rc;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+HitFileWriter::~HitFileWriter() {
+  if (base_ != nullptr) munmap(base_, kReservedAddressSpace);
+}
+
+bool HitFileWriter::CreateFile(int* fd_out) {
+  std::snprintf(path_, sizeof(path_), "%s/%d-%llu.hits", directory_, int(getpid()),
+                static_cast<unsigned long long>(NowUnixNs()));
+  int fd = open(path_, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return false;
+  *fd_out = fd;
+  return true;
+}
+
+bool HitFileWriter::Open(std::string_view directory, uint32_t flags,
+                         std::string_view argv_nul_separated) {
+  if (directory.size() + 1 > sizeof(directory_)) {
+    errno = ENAMETOOLONG;
+    return false;
+  }
+  std::memcpy(directory_, directory.data(), directory.size());
+  directory_[directory.size()] = '\0';
+
+  // One reservation for the file's whole life: later growth maps more of the file right
+  // after what is mapped, so every pointer handed out stays valid without locks.
+  void* reserved = mmap(nullptr, kReservedAddressSpace, PROT_NONE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (reserved == MAP_FAILED) return false;
+  base_ = static_cast<uint8_t*>(reserved);
+
+  int fd = -1;
+  if (!CreateFile(&fd)) return false;
+  const uint64_t initial = kGrowthStep;
+  bool mapped = ReserveBlocks(fd, 0, initial) &&
+                mmap(base_, initial, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) !=
+                    MAP_FAILED;
+  int saved_errno = errno;
+  close(fd);
+  if (!mapped) {
+    unlink(path_);
+    errno = saved_errno;
+    return false;
+  }
+  mapped_bytes_ = initial;
+
+  auto* header = reinterpret_cast<Header*>(base_);
+  std::memcpy(header->magic, kMagic, sizeof(kMagic));
+  header->version = kFormatVersion;
+  header->header_size = kHeaderSize;
+  header->pid = getpid();
+  header->ppid = getppid();
+  header->start_unix_ns = NowUnixNs();
+  header->flags = flags;
+  size_t argv_bytes = std::min<size_t>(argv_nul_separated.size(), kMaxArgvBytes);
+  std::memcpy(header->argv, argv_nul_separated.data(), argv_bytes);
+  header->argv_bytes = uint32_t(argv_bytes);
+  committed_ = kHeaderSize;
+  header->committed = committed_;
+  header_ = header;
+  return true;
+}
+
+bool HitFileWriter::Grow(uint64_t needed_bytes) {
+  uint64_t target = mapped_bytes_;
+  while (target < needed_bytes) target *= 2;
+  target = (target + kGrowthStep - 1) / kGrowthStep * kGrowthStep;
+  if (target > kReservedAddressSpace) return false;
+  // Reopened by path each time: the program may have closed every descriptor (daemons do).
+  int fd = open(path_, O_RDWR | O_CLOEXEC);
+  if (fd < 0) return false;
+  bool ok = ReserveBlocks(fd, mapped_bytes_, target) &&
+            mmap(base_ + mapped_bytes_, target - mapped_bytes_, PROT_READ | PROT_WRITE,
+                 MAP_SHARED | MAP_FIXED, fd, off_t(mapped_bytes_)) != MAP_FAILED;
+  close(fd);
+  if (ok) mapped_bytes_ = target;
+  return ok;
+}
+
+void HitFileWriter::MarkLost() {
+  lost_data_ = true;
+  if (header_ != nullptr) header_->flags |= kFlagLostData;
+}
+
+void* HitFileWriter::Reserve(uint32_t record_bytes) {
+  if (header_ == nullptr) return nullptr;
+  if (committed_ + record_bytes > mapped_bytes_ && !Grow(committed_ + record_bytes)) {
+    MarkLost();
+    return nullptr;
+  }
+  return base_ + committed_;
+}
+
+void HitFileWriter::Commit(uint32_t record_bytes) {
+  committed_ += record_bytes;
+  // The body is complete before the header says so; a reader of a killed process's file
+  // never sees half a record.
+  __atomic_store_n(&header_->committed, committed_, __ATOMIC_RELEASE);
+}
+
+int32_t HitFileWriter::AddFile(std::string_view path) {
+  if (next_file_index_ >= kMaxFiles) {
+    MarkLost();
+    return -1;
+  }
+  uint32_t bytes = RoundUp8(sizeof(FileRecord) + path.size());
+  auto* record = static_cast<FileRecord*>(Reserve(bytes));
+  if (record == nullptr) return -1;
+  record->header = {RecordType::kFile, bytes};
+  record->file_index = next_file_index_;
+  record->path_bytes = uint32_t(path.size());
+  std::memcpy(record + 1, path.data(), path.size());
+  Commit(bytes);
+  return int32_t(next_file_index_++);
+}
+
+uint8_t* HitFileWriter::AllocateLines(uint32_t file_index, uint32_t line_count) {
+  uint32_t bytes = RoundUp8(sizeof(LinesRecord) + (uint64_t(line_count) + 7) / 8);
+  auto* record = static_cast<LinesRecord*>(Reserve(bytes));
+  if (record == nullptr) return nullptr;
+  record->header = {RecordType::kLines, bytes};
+  record->file_index = file_index;
+  record->line_count = line_count;
+  Commit(bytes);
+  return reinterpret_cast<uint8_t*>(record + 1);
+}
+
+bool HitFileWriter::GrowArcTable() {
+  uint32_t capacity = arc_capacity_ == 0 ? 4096 : arc_capacity_ * 2;
+  uint32_t bytes = RoundUp8(sizeof(ArcsRecord) + uint64_t(capacity) * sizeof(uint64_t));
+  auto* record = static_cast<ArcsRecord*>(Reserve(bytes));
+  if (record == nullptr) return false;
+  record->header = {RecordType::kArcs, bytes};
+  record->capacity = capacity;
+  auto* slots = reinterpret_cast<uint64_t*>(record + 1);
+  // Re-hash before committing: until then readers still see the old, complete table.
+  uint64_t* old_slots = arc_slots_;
+  uint32_t old_capacity = arc_capacity_;
+  arc_slots_ = slots;
+  arc_capacity_ = capacity;
+  arc_count_ = 0;
+  for (uint32_t i = 0; i < old_capacity; ++i) {
+    if (old_slots[i] == 0) continue;
+    uint32_t mask = capacity - 1;
+    uint32_t at = uint32_t((old_slots[i] * 0x9E3779B97F4A7C15ull) >> 32) & mask;
+    while (slots[at] != 0) at = (at + 1) & mask;
+    slots[at] = old_slots[i];
+    ++arc_count_;
+  }
+  Commit(bytes);
+  return true;
+}
+
+bool HitFileWriter::RecordArc(uint32_t file_index, int32_t from, int32_t to) {
+  if (from > kMaxArcLine || to > kMaxArcLine || from < -kMaxArcLine || to < -kMaxArcLine) {
+    MarkLost();
+    return false;
+  }
+  if ((arc_count_ + 1) * 2 > arc_capacity_ && !GrowArcTable()) {
+    if (arc_capacity_ == 0 || arc_count_ + 1 >= arc_capacity_) {
+      MarkLost();
+      return false;
+    }
+  }
+  const uint64_t key = PackArc(file_index, from, to);
+  const uint32_t mask = arc_capacity_ - 1;
+  uint32_t at = uint32_t((key * 0x9E3779B97F4A7C15ull) >> 32) & mask;
+  while (arc_slots_[at] != 0) {
+    if (arc_slots_[at] == key) return true;
+    at = (at + 1) & mask;
+  }
+  arc_slots_[at] = key;
+  ++arc_count_;
+  return true;
+}
+
+bool HitFileWriter::SwitchToForkedChild() {
+  if (header_ == nullptr) return false;
+  const int32_t parent_pid = header_->pid;
+  int fd = -1;
+  bool ok = CreateFile(&fd);
+  if (ok) {
+    ok = ReserveBlocks(fd, 0, mapped_bytes_) && pwrite(fd, base_, committed_, 0) == ssize_t(committed_);
+    // Replaces every mapping of the parent's file at the same addresses in one call.
+    ok = ok && mmap(base_, mapped_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) !=
+                   MAP_FAILED;
+    close(fd);
+    if (!ok) unlink(path_);
+  }
+  if (!ok) {
+    // Whatever happens, the child must never write into its parent's file: give it private
+    // memory to write into and record nothing more.
+    mmap(base_, mapped_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    header_ = nullptr;
+    lost_data_ = true;
+    return false;
+  }
+  for (uint64_t at = kHeaderSize; at < committed_;) {
+    auto* record = reinterpret_cast<RecordHeader*>(base_ + at);
+    if (record->type == RecordType::kLines) {
+      std::memset(reinterpret_cast<LinesRecord*>(record) + 1, 0, record->size - sizeof(LinesRecord));
+    } else if (record->type == RecordType::kArcs) {
+      std::memset(reinterpret_cast<ArcsRecord*>(record) + 1, 0, record->size - sizeof(ArcsRecord));
+    }
+    at += record->size;
+  }
+  arc_count_ = 0;
+  header_->pid = getpid();
+  header_->ppid = getppid();
+  header_->start_unix_ns = NowUnixNs();
+  header_->flags = (header_->flags | kFlagForkedChild) & ~uint32_t(kFlagLostData);
+  header_->fork_depth += 1;
+  header_->parent_hit_pid = parent_pid;
+  lost_data_ = false;
+  return true;
+}
+
+}  // namespace pycov::hitfile

@@ -1,0 +1,67 @@
+// HitFileWriter: the recording side of a hit file, used by the tracer inside the measured
+// process. Every method runs with the GIL held (or in a single-threaded fork child), so it
+// takes no locks; none allocates heap memory after Open(), so the fork-child switch is safe.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "hit_file_format.h"
+
+namespace pycov::hitfile {
+
+class HitFileWriter {
+ public:
+  HitFileWriter() = default;
+  HitFileWriter(const HitFileWriter&) = delete;
+  HitFileWriter& operator=(const HitFileWriter&) = delete;
+  ~HitFileWriter();
+
+  /// Creates a new hit file in `directory` and maps it. Returns false (errno set) on failure.
+  bool Open(std::string_view directory, uint32_t flags, std::string_view argv_nul_separated);
+
+  /// Writes a file record; returns the file's index, or -1 when the file cannot grow.
+  int32_t AddFile(std::string_view path);
+
+  /// Allocates a zeroed bitmap for lines 0..line_count-1 of a file; nullptr on failure.
+  /// The memory stays valid (and mapped to this process's file) for the process's life.
+  uint8_t* AllocateLines(uint32_t file_index, uint32_t line_count);
+
+  /// Adds an arc to the arc set. Returns false if it had to be dropped (no space).
+  bool RecordArc(uint32_t file_index, int32_t from, int32_t to);
+
+  /// In a freshly forked child: moves recording to a new file of the child's own, with the
+  /// same records (so every pointer handed out stays valid) but all hits cleared.
+  bool SwitchToForkedChild();
+
+  bool is_open() const { return header_ != nullptr; }
+  /// True once any record or arc had to be dropped; the file header says so too.
+  bool lost_data() const { return lost_data_; }
+  const char* path() const { return path_; }
+
+ private:
+  void* Reserve(uint32_t record_bytes);
+  void Commit(uint32_t record_bytes);
+  bool Grow(uint64_t needed_bytes);
+  bool CreateFile(int* fd_out);
+  bool GrowArcTable();
+  void MarkLost();
+
+  static constexpr size_t kReservedAddressSpace = size_t(4) << 30;
+  static constexpr uint64_t kGrowthStep = 64 * 1024;
+
+  char directory_[1024] = {};
+  char path_[1152] = {};
+  uint8_t* base_ = nullptr;  // start of the reserved address range; never moves
+  Header* header_ = nullptr;
+  uint64_t mapped_bytes_ = 0;
+  uint64_t committed_ = 0;
+  uint32_t next_file_index_ = 0;
+  uint64_t* arc_slots_ = nullptr;
+  uint32_t arc_capacity_ = 0;
+  uint32_t arc_count_ = 0;
+  bool lost_data_ = false;
+};
+
+}  // namespace pycov::hitfile

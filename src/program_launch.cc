@@ -1,0 +1,159 @@
+#include "program_launch.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace pycov {
+namespace {
+
+volatile sig_atomic_t g_program_pid = 0;
+
+void ForwardSignal(int signal_number) {
+  if (g_program_pid > 0) kill(pid_t(g_program_pid), signal_number);
+}
+
+double MonotonicSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
+}
+
+// Restores, for as long as it lives, the dispositions pycov changes while it waits.
+class WaitingSignals {
+ public:
+  WaitingSignals() {
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    sigaction(SIGINT, &ignore, &saved_int_);
+    sigaction(SIGQUIT, &ignore, &saved_quit_);
+    struct sigaction forward {};
+    forward.sa_handler = ForwardSignal;
+    sigemptyset(&forward.sa_mask);
+    sigaction(SIGTERM, &forward, &saved_term_);
+    sigaction(SIGHUP, &forward, &saved_hup_);
+  }
+  ~WaitingSignals() {
+    sigaction(SIGINT, &saved_int_, nullptr);
+    sigaction(SIGQUIT, &saved_quit_, nullptr);
+    sigaction(SIGTERM, &saved_term_, nullptr);
+    sigaction(SIGHUP, &saved_hup_, nullptr);
+  }
+  const struct sigaction& saved_int() const { return saved_int_; }
+  const struct sigaction& saved_quit() const { return saved_quit_; }
+
+ private:
+  struct sigaction saved_int_ {}, saved_quit_ {}, saved_term_ {}, saved_hup_ {};
+};
+
+// Children of pycov still running (orphans re-parented to it included), from /proc.
+int CountChildren() {
+  int count = 0;
+  const std::string self = std::to_string(getpid());
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    if (!stat || !std::getline(stat, line)) continue;
+    // pid (comm) state ppid ...: comm may hold spaces and parentheses, so parse after the last ')'.
+    size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 1));
+    std::string state, ppid;
+    rest >> state >> ppid;
+    if (ppid == self) ++count;
+  }
+  return count;
+}
+
+}  // namespace
+
+Result<ProgramExit> RunProgram(const LaunchSpec& spec) {
+  std::vector<char*> argv, envp;
+  for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (const auto& e : spec.environment) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+
+  // Orphans (daemons, double forks) are re-parented to pycov, so their end can be awaited.
+  prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  int exec_error_pipe[2];
+  if (pipe2(exec_error_pipe, O_CLOEXEC) != 0) return Error{std::string("pipe: ") + std::strerror(errno)};
+
+  WaitingSignals signals;
+  pid_t pid = fork();
+  if (pid < 0) return Error{std::string("cannot start the program: fork: ") + std::strerror(errno)};
+  if (pid == 0) {
+    // The program gets the dispositions pycov itself was started with.
+    sigaction(SIGINT, &signals.saved_int(), nullptr);
+    sigaction(SIGQUIT, &signals.saved_quit(), nullptr);
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGHUP, SIG_DFL);
+    close(exec_error_pipe[0]);
+    execve(argv[0], argv.data(), envp.data());
+    int error = errno;
+    (void)!write(exec_error_pipe[1], &error, sizeof(error));
+    _exit(127);
+  }
+  g_program_pid = pid;
+  close(exec_error_pipe[1]);
+  int exec_errno = 0;
+  ssize_t got;
+  do {
+    got = read(exec_error_pipe[0], &exec_errno, sizeof(exec_errno));
+  } while (got < 0 && errno == EINTR);
+  close(exec_error_pipe[0]);
+
+  ProgramExit result;
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return Error{std::string("waitpid: ") + std::strerror(errno)};
+  }
+  g_program_pid = 0;
+  if (got == sizeof(exec_errno))
+    return Error{"cannot run " + spec.argv[0] + ": " + std::strerror(exec_errno)};
+  if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
+  else result.exit_code = WEXITSTATUS(status);
+
+  // Descendants that outlived the program still write hit files: give them a moment.
+  const double deadline = MonotonicSeconds() + spec.orphan_grace_seconds;
+  while (true) {
+    pid_t reaped = waitpid(-1, &status, WNOHANG);
+    if (reaped < 0 && errno == ECHILD) break;
+    if (reaped > 0) continue;
+    if (MonotonicSeconds() >= deadline) {
+      result.orphans_left = CountChildren();
+      break;
+    }
+    usleep(10000);
+  }
+  return result;
+}
+
+void ExitLikeProgram(const ProgramExit& exit) {
+  if (exit.signal == 0) std::exit(exit.exit_code);
+  std::fflush(nullptr);
+  // Same signal, so the caller's wait() sees what it would see unmeasured; no core of pycov.
+  rlimit no_core{0, 0};
+  setrlimit(RLIMIT_CORE, &no_core);
+  signal(exit.signal, SIG_DFL);
+  sigset_t unblock;
+  sigemptyset(&unblock);
+  sigaddset(&unblock, exit.signal);
+  sigprocmask(SIG_UNBLOCK, &unblock, nullptr);
+  raise(exit.signal);
+  std::_Exit(128 + exit.signal);
+}
+
+}  // namespace pycov

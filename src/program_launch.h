@@ -1,0 +1,35 @@
+// Starting the measured program and waiting for it and everything it leaves behind.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "result.h"
+
+namespace pycov {
+
+struct LaunchSpec {
+  std::vector<std::string> argv;         // argv[0] is the interpreter
+  std::vector<std::string> environment;  // "NAME=value"
+  double orphan_grace_seconds = 2.0;     // how long to wait for descendants after the program
+};
+
+struct ProgramExit {
+  int exit_code = 0;  // valid when signal == 0
+  int signal = 0;     // the signal that killed the program, or 0
+  int orphans_left = 0;  // descendants still running when the grace period ended
+
+  /// The shell's view: the exit code, or 128+N for death by signal N.
+  int ShellStatus() const { return signal != 0 ? 128 + signal : exit_code; }
+};
+
+/// Runs the program with inherited stdin/stdout/stderr. pycov becomes a child subreaper so
+/// that orphaned descendants are waited for (up to the grace period). While the program runs,
+/// Ctrl-C and Ctrl-\ reach the program (its process group) but do not stop pycov; SIGTERM and
+/// SIGHUP sent to pycov are passed on to the program.
+Result<ProgramExit> RunProgram(const LaunchSpec& spec);
+
+/// Ends pycov the way the program ended: exit with its code, or die of the same signal.
+[[noreturn]] void ExitLikeProgram(const ProgramExit& exit);
+
+}  // namespace pycov

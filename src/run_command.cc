@@ -1,0 +1,343 @@
+#include "run_command.h"
+
+#include <limits.h>
+#include <sys/stat.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "combine.h"
+#include "coverage_data.h"
+#include "exit_codes.h"
+#include "file_selection.h"
+#include "program_launch.h"
+
+extern char** environ;
+
+namespace pycov {
+namespace {
+
+namespace fs = std::filesystem;
+
+void PrintError(const std::string& message) { fmt::print(stderr, "pycov: error: {}\n", message); }
+void PrintWarning(const std::string& message) { fmt::print(stderr, "pycov: warning: {}\n", message); }
+
+std::string CurrentDirectory() {
+  char buffer[PATH_MAX];
+  return getcwd(buffer, sizeof(buffer)) != nullptr ? buffer : ".";
+}
+
+std::string RealPathOr(const std::string& path, const std::string& fallback) {
+  char buffer[PATH_MAX];
+  return realpath(path.c_str(), buffer) != nullptr ? buffer : fallback;
+}
+
+std::vector<std::string> SplitCommas(const std::string& value) {
+  std::vector<std::string> parts;
+  size_t at = 0;
+  while (at <= value.size()) {
+    size_t comma = value.find(',', at);
+    std::string part = value.substr(at, comma == std::string::npos ? std::string::npos : comma - at);
+    if (!part.empty()) parts.push_back(part);
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  return parts;
+}
+
+// Finds an executable `name` on PATH, as execvp would.
+std::string FindOnPath(const std::string& name) {
+  const char* path = std::getenv("PATH");
+  std::string dirs = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
+  size_t at = 0;
+  while (at <= dirs.size()) {
+    size_t colon = dirs.find(':', at);
+    std::string dir = dirs.substr(at, colon == std::string::npos ? std::string::npos : colon - at);
+    if (dir.empty()) dir = ".";
+    std::string candidate = dir + "/" + name;
+    if (access(candidate.c_str(), X_OK) == 0) return candidate;
+    if (colon == std::string::npos) break;
+    at = colon + 1;
+  }
+  return {};
+}
+
+Result<std::string> ChooseInterpreter(const std::string& requested) {
+  if (!requested.empty()) {
+    std::string path = requested.find('/') == std::string::npos ? FindOnPath(requested) : requested;
+    if (path.empty() || access(path.c_str(), X_OK) != 0)
+      return Error{"--python " + requested + ": no such executable"};
+    return path;
+  }
+  if (const char* venv = std::getenv("VIRTUAL_ENV"); venv != nullptr && *venv != '\0') {
+    std::string path = std::string(venv) + "/bin/python";
+    if (access(path.c_str(), X_OK) == 0) return path;
+  }
+  std::string path = FindOnPath("python3");
+  if (path.empty()) return Error{"no python3 on PATH; name an interpreter with --python"};
+  return path;
+}
+
+// The bootstrap directory (sitecustomize + tracer) sits beside the pycov executable.
+Result<std::string> BootstrapDirectory() {
+  std::string self = RealPathOr("/proc/self/exe", "");
+  std::string dir = fs::path(self).parent_path() / "bootstrap";
+  if (access((dir + "/sitecustomize.py").c_str(), R_OK) != 0)
+    return Error{"pycov is not installed completely: no tracer bootstrap in " + dir};
+  return dir;
+}
+
+std::string PythonRepr(const std::vector<std::string>& argv) {
+  std::string text = "[";
+  for (size_t i = 0; i < argv.size(); ++i) {
+    if (i) text += ", ";
+    text += "'";
+    for (char c : argv[i]) {
+      if (c == '\'' || c == '\\') text += '\\';
+      text += c;
+    }
+    text += "'";
+  }
+  return text + "]";
+}
+
+// Whether `module` can be found by the interpreter, from the directory the program runs in.
+bool ModuleExists(const std::string& python, const std::string& module, const std::vector<std::string>& environment) {
+  std::string top = module.substr(0, module.find('.'));
+  std::vector<std::string> argv = {python, "-c",
+                                   "import importlib.util, sys\n"
+                                   "sys.exit(0 if importlib.util.find_spec(sys.argv[1]) else 1)",
+                                   top};
+  LaunchSpec probe{argv, environment, 0.0};
+  auto exit = RunProgram(probe);
+  return exit.ok() && exit->signal == 0 && exit->exit_code == 0;
+}
+
+std::vector<std::string> CurrentEnvironment() {
+  std::vector<std::string> environment;
+  for (char** e = environ; *e != nullptr; ++e) environment.emplace_back(*e);
+  return environment;
+}
+
+// Removes the run directory when it goes out of scope, unless told to keep it.
+struct RunDirectory {
+  std::string path;
+  bool keep = false;
+  ~RunDirectory() {
+    if (!keep) Remove();
+  }
+  void Remove() {
+    if (path.empty()) return;
+    std::error_code ec;
+    fs::remove_all(path, ec);
+    path.clear();
+  }
+};
+
+}  // namespace
+
+std::string RunUsage() {
+  return "usage: pycov run [OPTIONS] [--] (SCRIPT | -m MODULE) [ARGS...]\n"
+         "\n"
+         "Run a Python program measured, with every Python process and thread it starts,\n"
+         "and write coverage.py-compatible data.\n"
+         "\n"
+         "options:\n"
+         "  --branch             measure branches (arcs) as well as lines\n"
+         "  --source DIR         measure only files under DIR (repeat or separate with commas)\n"
+         "  --include GLOB       measure only files matching GLOB (when no --source)\n"
+         "  --omit GLOB          never measure files matching GLOB\n"
+         "  --data-file PATH     where to write the data (default: .coverage)\n"
+         "  --python PATH        interpreter (default: the active virtualenv's, else python3 on PATH)\n"
+         "  -h, --help           show this help\n";
+}
+
+Result<RunOptions> ParseRunArguments(const std::vector<std::string>& args) {
+  RunOptions options;
+  auto take_program = [&](size_t at) -> Status {
+    if (at >= args.size()) return Error{"missing SCRIPT or -m MODULE (see pycov run --help)"};
+    if (args[at] == "-m") {
+      if (at + 1 >= args.size()) return Error{"-m needs a MODULE"};
+      options.module = args[at + 1];
+      options.program_args.assign(args.begin() + long(at) + 2, args.end());
+    } else {
+      options.script = args[at];
+      options.program_args.assign(args.begin() + long(at) + 1, args.end());
+    }
+    return Ok();
+  };
+  for (size_t i = 0; i < args.size(); ++i) {
+    std::string arg = args[i];
+    if (arg == "--") {
+      if (auto s = take_program(i + 1); !s) return s.error();
+      return options;
+    }
+    if (arg == "-m") {
+      if (auto s = take_program(i); !s) return s.error();
+      return options;
+    }
+    if (arg == "-h" || arg == "--help") {
+      options.help = true;
+      return options;
+    }
+    if (arg == "--branch") {
+      options.branch = true;
+      continue;
+    }
+    if (arg.size() > 1 && arg[0] == '-') {
+      std::string name = arg, value;
+      bool has_value = false;
+      if (auto eq = arg.find('='); eq != std::string::npos && arg.rfind("--", 0) == 0) {
+        name = arg.substr(0, eq);
+        value = arg.substr(eq + 1);
+        has_value = true;
+      }
+      static const char* kValued[] = {"--source", "--include", "--omit", "--data-file", "--python"};
+      bool valued = false;
+      for (const char* v : kValued) valued = valued || name == v;
+      if (!valued) return Error{"unknown option " + arg + " (see pycov run --help)"};
+      if (!has_value) {
+        if (i + 1 >= args.size()) return Error{name + " needs a value"};
+        value = args[++i];
+      }
+      if (name == "--source") for (auto& v : SplitCommas(value)) options.source_dirs.push_back(v);
+      else if (name == "--include") for (auto& v : SplitCommas(value)) options.include_globs.push_back(v);
+      else if (name == "--omit") for (auto& v : SplitCommas(value)) options.omit_globs.push_back(v);
+      else if (name == "--data-file") options.data_file = value;
+      else if (name == "--python") options.python = value;
+      continue;
+    }
+    if (auto s = take_program(i); !s) return s.error();
+    return options;
+  }
+  return Error{"missing SCRIPT or -m MODULE (see pycov run --help)"};
+}
+
+int RunCommand(const RunOptions& options) {
+  const std::string cwd = CurrentDirectory();
+
+  auto python = ChooseInterpreter(options.python);
+  if (!python) {
+    PrintError(python.error().message);
+    return kExitUsage;
+  }
+  auto bootstrap = BootstrapDirectory();
+  if (!bootstrap) {
+    PrintError(bootstrap.error().message);
+    return kExitPycovFailed;
+  }
+
+  // Where the data goes must be writable before the program runs, not after.
+  const std::string data_file = fs::absolute(options.data_file).lexically_normal().string();
+  const std::string data_dir = fs::path(data_file).parent_path().string();
+  if (access(data_dir.c_str(), W_OK | X_OK) != 0) {
+    PrintError(fmt::format("cannot write the data file {}: {}: {}", options.data_file, data_dir, std::strerror(errno)));
+    return kExitUsage;
+  }
+  if (auto replaceable = CheckReplaceableDataFile(data_file); !replaceable) {
+    PrintError(replaceable.error().message);
+    return kExitUsage;
+  }
+
+  FileSelection selection;
+  for (const auto& dir : options.source_dirs) {
+    std::string real = RealPathOr(dir, "");
+    if (real.empty() || !fs::is_directory(real)) {
+      PrintError("--source " + dir + ": no such directory");
+      return kExitUsage;
+    }
+    selection.source_dirs.push_back(real);
+  }
+  for (const auto& glob : options.include_globs) selection.include_globs.push_back(AbsoluteGlob(glob, cwd));
+  for (const auto& glob : options.omit_globs) selection.omit_globs.push_back(AbsoluteGlob(glob, cwd));
+  selection.project_roots.push_back(RealPathOr(cwd, cwd));
+
+  std::vector<std::string> environment = CurrentEnvironment();
+  std::vector<std::string> argv = {python.value()};
+  if (!options.module.empty()) {
+    if (!ModuleExists(python.value(), options.module, environment)) {
+      PrintError(fmt::format("no module named '{}' (looked up with {} from {})", options.module, python.value(), cwd));
+      return kExitUsage;
+    }
+    argv.push_back("-m");
+    argv.push_back(options.module);
+  } else {
+    struct stat st {};
+    if (stat(options.script.c_str(), &st) != 0) {
+      PrintError(fmt::format("cannot run '{}': {}", options.script, std::strerror(errno)));
+      return kExitUsage;
+    }
+    // A script outside the current directory is still the user's code.
+    std::string script_dir = fs::path(RealPathOr(options.script, options.script)).parent_path().string();
+    if (fs::is_directory(options.script)) script_dir = RealPathOr(options.script, options.script);
+    selection.project_roots.push_back(script_dir);
+    argv.push_back(options.script);
+  }
+  argv.insert(argv.end(), options.program_args.begin(), options.program_args.end());
+
+  // Hit files live outside the project, so the program sees the directory it would see.
+  const char* tmp = std::getenv("TMPDIR");
+  std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/pycov-run-XXXXXX";
+  RunDirectory run_dir;
+  if (mkdtemp(pattern.data()) == nullptr) {
+    PrintError(fmt::format("cannot create a run directory {}: {}", pattern, std::strerror(errno)));
+    return kExitPycovFailed;
+  }
+  run_dir.path = pattern;
+  {
+    std::ofstream config(run_dir.path + "/config");
+    config << "branch=" << (options.branch ? 1 : 0) << "\n" << selection.Serialize();
+    if (!config) {
+      PrintError("cannot write " + run_dir.path + "/config");
+      return kExitPycovFailed;
+    }
+  }
+
+  bool had_pythonpath = false;
+  for (auto& variable : environment) {
+    if (variable.rfind("PYTHONPATH=", 0) == 0) {
+      std::string old = variable.substr(11);
+      variable = "PYTHONPATH=" + bootstrap.value() + (old.empty() ? "" : ":" + old);
+      had_pythonpath = true;
+    }
+  }
+  if (!had_pythonpath) environment.push_back("PYTHONPATH=" + bootstrap.value());
+  environment.push_back("PYCOV_RUN_DIR=" + run_dir.path);
+
+  auto exit = RunProgram({argv, environment, 2.0});
+  if (!exit) {
+    PrintError(exit.error().message);
+    return kExitPycovFailed;
+  }
+  if (exit->orphans_left > 0)
+    PrintWarning(fmt::format("{} process(es) started by the program were still running {:.0f} s after it ended; "
+                             "lines they run from now on are not measured",
+                             exit->orphans_left, 2.0));
+
+  auto combined = CombineHitFiles(run_dir.path, options.branch);
+  if (!combined) {
+    run_dir.keep = true;
+    PrintError(combined.error().message + " (hit files kept in " + run_dir.path + ")");
+    return kExitPycovFailed;
+  }
+  for (const auto& warning : combined->warnings) PrintWarning(warning);
+  if (combined->processes.empty())
+    PrintWarning("no data was collected: no Python process of the program was measured");
+
+  if (auto written = WriteDataFile(data_file, combined->data, PythonRepr(argv)); !written) {
+    run_dir.keep = true;
+    PrintError(written.error().message + " (hit files kept in " + run_dir.path + ")");
+    return kExitPycovFailed;
+  }
+  run_dir.Remove();
+  ExitLikeProgram(exit.value());
+}
+
+}  // namespace pycov

@@ -1,0 +1,35 @@
+// `pycov run`: measure a program and every Python process it starts, write the data file.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "result.h"
+
+namespace pycov {
+
+struct RunOptions {
+  bool branch = false;
+  std::vector<std::string> source_dirs;
+  std::vector<std::string> include_globs;
+  std::vector<std::string> omit_globs;
+  std::string data_file = ".coverage";
+  std::string python;        // empty: the active virtualenv's, else python3 on PATH
+  std::string module;        // -m MODULE
+  std::string script;        // SCRIPT
+  std::vector<std::string> program_args;
+  bool help = false;
+};
+
+/// Parses the arguments after `run`. Options end at the script, at `-m MODULE` or at `--`;
+/// everything after belongs to the program, as with python3 itself.
+Result<RunOptions> ParseRunArguments(const std::vector<std::string>& args);
+
+/// Usage text of `pycov run`.
+std::string RunUsage();
+
+/// Runs the program measured; returns pycov's exit status (the program's, or 3/4 when
+/// pycov could not do its job). May end the process to mirror a death by signal.
+int RunCommand(const RunOptions& options);
+
+}  // namespace pycov

@@ -1,0 +1,37 @@
+"""pycov's bootstrap, first on PYTHONPATH in every process of a measured run.
+
+It starts the tracer, hides itself from sys.path so the program sees the path it would see
+unmeasured, then runs the sitecustomize module that this one shadows, if there is one.
+"""
+
+
+def _pycov_bootstrap():
+    import os
+    import sys
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    run_dir = os.environ.get("PYCOV_RUN_DIR")
+    if run_dir:
+        try:
+            import _pycov_tracer
+
+            stdlib = os.path.dirname(os.__file__)
+            _pycov_tracer.start(run_dir, [stdlib, here], list(sys.argv))
+        except Exception as error:  # the program must run even if measurement cannot
+            print(f"pycov: warning: pid {os.getpid()} is not measured: {error}", file=sys.stderr)
+
+    sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]
+
+    from importlib.machinery import PathFinder
+
+    spec = PathFinder.find_spec("sitecustomize", sys.path)
+    if spec is not None and spec.loader is not None:
+        from importlib.util import module_from_spec
+
+        module = module_from_spec(spec)
+        sys.modules["sitecustomize"] = module
+        spec.loader.exec_module(module)
+
+
+_pycov_bootstrap()
+del _pycov_bootstrap

@@ -1,0 +1,510 @@
+// _pycov_tracer: the in-process recorder, loaded into every measured Python process by the
+// bootstrap sitecustomize.
+//
+// How every thread gets traced: Python 3.11 has no "trace all threads" call, and
+// threading.settrace() misses threads started with _thread or created by C code. So the
+// tracer installs a PEP 523 frame-evaluation hook for the interpreter: every Python frame of
+// every thread is evaluated through it, and the hook installs the trace function on any
+// thread state that does not have it yet (one pointer comparison per frame otherwise).
+//
+// How another trace function does not blind it: sys.settrace/sys.gettrace are wrapped, and a
+// trace function installed from C (PyEval_SetTrace) is noticed by the same frame hook. Either
+// way the program's trace function becomes "chained": pycov's function stays installed and
+// forwards every event to it, so the program still receives exactly the events it would
+// receive unmeasured, and sys.gettrace() still returns the program's own function.
+//
+// The hot path (a line event) allocates nothing: the frame's file was looked up at its call
+// event, and the line is one bit set in a shared mapping of the process's hit file.
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <frameobject.h>
+#include <opcode.h>
+#define Py_BUILD_CORE 1
+#include <internal/pycore_frame.h>
+#undef Py_BUILD_CORE
+
+#include <limits.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "file_selection.h"
+#include "hit_file_writer.h"
+
+namespace {
+
+using pycov::FileSelection;
+using pycov::hitfile::HitFileWriter;
+
+constexpr int32_t kNoLine = INT32_MIN;
+
+// What the tracer knows about one source file: whether it is measured, and where its line
+// bits are. Lives for the whole process (code objects point at it through co_extra).
+struct FileSlot {
+  bool measured = false;
+  uint32_t file_index = 0;
+  uint8_t* bits = nullptr;
+  uint32_t line_count = 0;
+};
+
+FileSlot g_not_measured;
+
+struct FrameEntry {
+  PyFrameObject* frame;
+  FileSlot* file;
+  int32_t last_line;  // for arcs: the line the frame ran before this one
+};
+
+// Per-thread tracer state; the thread state's c_traceobj.
+struct ThreadTracer {
+  PyObject_HEAD
+  std::vector<FrameEntry>* stack;
+  Py_tracefunc chained_func;  // the program's own trace function, if any
+  PyObject* chained_obj;
+};
+
+struct ProcessTracer {
+  bool started = false;
+  bool branch = false;
+  Py_ssize_t code_extra_index = -1;
+  HitFileWriter writer;
+  FileSelection selection;
+  std::string cwd;
+  std::unordered_map<std::string, FileSlot*> slots_by_code_filename;
+  std::unordered_map<std::string, FileSlot*> slots_by_path;
+  PyObject* original_settrace = nullptr;
+  PyObject* original_gettrace = nullptr;
+  bool warned_lost = false;
+};
+
+ProcessTracer* g = nullptr;  // never freed: trace calls can come during interpreter teardown
+
+int Trace(PyObject* obj, PyFrameObject* frame, int what, PyObject* arg);
+PyTypeObject ThreadTracerType{};
+const char kThreadDictKey[] = "pycov.thread_tracer";
+
+void ThreadTracerDealloc(PyObject* self) {
+  auto* tt = reinterpret_cast<ThreadTracer*>(self);
+  delete tt->stack;
+  Py_CLEAR(tt->chained_obj);
+  Py_TYPE(self)->tp_free(self);
+}
+
+// ---------------------------------------------------------------------------------------
+// Files and lines
+
+std::string RealPath(const std::string& filename) {
+  std::string absolute = filename;
+  if (absolute.empty() || absolute[0] != '/') absolute = g->cwd + "/" + filename;
+  char resolved[PATH_MAX];
+  if (realpath(absolute.c_str(), resolved) != nullptr) return resolved;
+  return absolute;
+}
+
+void WarnLostOnce() {
+  if (g->warned_lost) return;
+  g->warned_lost = true;
+  fprintf(stderr, "pycov: warning: pid %d could not record all executed lines (%s)\n", int(getpid()),
+          g->writer.path());
+}
+
+FileSlot* SlotForFilename(PyObject* co_filename) {
+  Py_ssize_t size = 0;
+  const char* utf8 = PyUnicode_AsUTF8AndSize(co_filename, &size);
+  if (utf8 == nullptr) {
+    PyErr_Clear();
+    return &g_not_measured;
+  }
+  std::string filename(utf8, size_t(size));
+  if (auto it = g->slots_by_code_filename.find(filename); it != g->slots_by_code_filename.end())
+    return it->second;
+  FileSlot* slot = &g_not_measured;
+  // "<string>", "<frozen ...>", "<stdin>": code with no file of its own.
+  if (!filename.empty() && filename[0] != '<') {
+    std::string path = RealPath(filename);
+    if (auto it = g->slots_by_path.find(path); it != g->slots_by_path.end()) {
+      slot = it->second;
+    } else if (g->selection.Selects(path)) {
+      int32_t index = g->writer.AddFile(path);
+      if (index >= 0) {
+        slot = new FileSlot{true, uint32_t(index), nullptr, 0};
+        g->slots_by_path.emplace(path, slot);
+      } else {
+        WarnLostOnce();
+      }
+    }
+  }
+  g->slots_by_code_filename.emplace(std::move(filename), slot);
+  return slot;
+}
+
+FileSlot* SlotForCode(PyCodeObject* code) {
+  void* extra = nullptr;
+  if (_PyCode_GetExtra(reinterpret_cast<PyObject*>(code), g->code_extra_index, &extra) == 0 && extra != nullptr)
+    return static_cast<FileSlot*>(extra);
+  PyErr_Clear();
+  FileSlot* slot = SlotForFilename(code->co_filename);
+  if (_PyCode_SetExtra(reinterpret_cast<PyObject*>(code), g->code_extra_index, slot) != 0) PyErr_Clear();
+  return slot;
+}
+
+// Rarely taken: a line beyond the file's bitmap gets a bigger bitmap (the old one stays in
+// the hit file with its bits; the reader unions them).
+void GrowLines(FileSlot* slot, int32_t line) {
+  uint32_t count = 256;
+  while (count <= uint32_t(line)) count *= 2;
+  uint8_t* bits = g->writer.AllocateLines(slot->file_index, count);
+  if (bits == nullptr) {
+    WarnLostOnce();
+    return;
+  }
+  slot->bits = bits;
+  slot->line_count = count;
+}
+
+inline void MarkLine(FileSlot* slot, int32_t line) {
+  if (line <= 0) return;
+  if (uint32_t(line) >= slot->line_count) {
+    GrowLines(slot, line);
+    if (uint32_t(line) >= slot->line_count) return;
+  }
+  slot->bits[line >> 3] |= uint8_t(1u << (line & 7));
+}
+
+inline void MarkArc(FileSlot* slot, int32_t from, int32_t to) {
+  if (from == kNoLine) return;
+  if (!g->writer.RecordArc(slot->file_index, from, to)) WarnLostOnce();
+}
+
+// ---------------------------------------------------------------------------------------
+// Trace events
+
+inline bool IsResume(_Py_CODEUNIT word) {
+  int opcode = _Py_OPCODE(word);
+  return opcode == RESUME || opcode == RESUME_QUICK;
+}
+
+// A "call" event also starts a generator or coroutine again after a yield; coverage.py
+// records the arc from -firstlineno only for a real call (RESUME with oparg 0).
+bool IsRealCall(PyFrameObject* frame, PyCodeObject* code) {
+  int lasti = PyFrame_GetLasti(frame);
+  if (lasti < 0) return true;
+  _Py_CODEUNIT word = _PyCode_CODE(code)[lasti / 2];
+  return !IsResume(word) || _Py_OPARG(word) == 0;
+}
+
+// A "return" event is also a yield; a yield is followed by RESUME.
+bool IsRealReturn(PyFrameObject* frame, PyCodeObject* code) {
+  int lasti = PyFrame_GetLasti(frame);
+  if (lasti < 0) return true;
+  Py_ssize_t next = lasti / 2 + 1;
+  if (next >= Py_SIZE(code)) return true;
+  return !IsResume(_PyCode_CODE(code)[next]);
+}
+
+inline PyCodeObject* CodeOf(PyFrameObject* frame) { return frame->f_frame->f_code; }
+
+void OnCall(ThreadTracer* tt, PyFrameObject* frame) {
+  PyCodeObject* code = CodeOf(frame);
+  FileSlot* slot = SlotForCode(code);
+  int32_t last_line = kNoLine;
+  if (slot->measured && g->branch)
+    last_line = IsRealCall(frame, code) ? -code->co_firstlineno : PyFrame_GetLineNumber(frame);
+  tt->stack->push_back({frame, slot, last_line});
+  // Unmeasured code (the standard library, installed packages) then costs no line events,
+  // unless the program has its own trace function, which must see every event.
+  if (!slot->measured && tt->chained_func == nullptr) frame->f_trace_lines = 0;
+}
+
+// Finds the stack entry of `frame`. Frames are normally the top entry; a frame entered before
+// tracing started, or one whose events were skipped, is found below or added.
+FrameEntry* EntryFor(ThreadTracer* tt, PyFrameObject* frame, bool add_missing) {
+  auto& stack = *tt->stack;
+  if (!stack.empty() && stack.back().frame == frame) return &stack.back();
+  for (size_t i = stack.size(); i-- > 0;) {
+    if (stack[i].frame == frame) {
+      stack.resize(i + 1);
+      return &stack.back();
+    }
+  }
+  if (!add_missing) return nullptr;
+  stack.push_back({frame, SlotForCode(CodeOf(frame)), kNoLine});
+  return &stack.back();
+}
+
+void OnLine(ThreadTracer* tt, PyFrameObject* frame) {
+  FrameEntry* entry = EntryFor(tt, frame, true);
+  FileSlot* slot = entry->file;
+  if (!slot->measured) return;
+  int32_t line = PyFrame_GetLineNumber(frame);
+  MarkLine(slot, line);
+  if (g->branch) {
+    MarkArc(slot, entry->last_line, line);
+    entry->last_line = line;
+  }
+}
+
+void OnReturn(ThreadTracer* tt, PyFrameObject* frame) {
+  FrameEntry* entry = EntryFor(tt, frame, false);
+  if (entry == nullptr) return;
+  if (g->branch && entry->file->measured) {
+    PyCodeObject* code = CodeOf(frame);
+    if (IsRealReturn(frame, code)) MarkArc(entry->file, entry->last_line, -code->co_firstlineno);
+  }
+  tt->stack->pop_back();
+}
+
+ThreadTracer* ThreadTracerFor(PyThreadState* tstate);
+
+// Makes pycov's trace function the installed one for `tstate`, keeping whatever the program
+// installed (if anything) as the chained function. Called for a thread never seen before,
+// after sys.settrace(), and when C code replaced the trace function.
+void Adopt(PyThreadState* tstate) {
+  PyObject *exc_type, *exc_value, *exc_tb;
+  PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
+  ThreadTracer* tt = ThreadTracerFor(tstate);
+  if (tt != nullptr) {
+    Py_tracefunc wanted_func = tstate->c_tracefunc;
+    PyObject* wanted_obj = tstate->c_traceobj;
+    if (wanted_func != Trace) {
+      Py_XINCREF(wanted_obj);
+      PyObject* old_chained = tt->chained_obj;
+      tt->chained_func = wanted_func;
+      tt->chained_obj = wanted_obj;
+      Py_XDECREF(old_chained);
+    }
+    // Set directly rather than through _PyEval_SetTrace, which would raise a
+    // "sys.settrace" audit event the program never caused.
+    PyObject* old = tstate->c_traceobj;
+    Py_INCREF(tt);
+    tstate->c_traceobj = nullptr;
+    tstate->c_tracefunc = Trace;
+    tstate->c_traceobj = reinterpret_cast<PyObject*>(tt);
+    tstate->cframe->use_tracing = tstate->tracing == 0 ? 255 : 0;
+    Py_XDECREF(old);
+  }
+  PyErr_Restore(exc_type, exc_value, exc_tb);
+}
+
+// The thread's tracer object is also kept in the thread-state dict, so it outlives a
+// program's sys.settrace() replacing it, with its frame stack intact.
+ThreadTracer* ThreadTracerFor(PyThreadState* tstate) {
+  PyObject* dict = PyThreadState_GetDict();
+  if (dict == nullptr) return nullptr;
+  PyObject* existing = PyDict_GetItemString(dict, kThreadDictKey);
+  if (existing != nullptr) return reinterpret_cast<ThreadTracer*>(existing);
+  auto* tt = PyObject_New(ThreadTracer, &ThreadTracerType);
+  if (tt == nullptr) {
+    PyErr_Clear();
+    return nullptr;
+  }
+  tt->stack = new std::vector<FrameEntry>();
+  tt->stack->reserve(256);
+  tt->chained_func = nullptr;
+  tt->chained_obj = nullptr;
+  int rc = PyDict_SetItemString(dict, kThreadDictKey, reinterpret_cast<PyObject*>(tt));
+  Py_DECREF(tt);
+  if (rc != 0) {
+    PyErr_Clear();
+    return nullptr;
+  }
+  (void)tstate;
+  return tt;
+}
+
+int CallChained(ThreadTracer* tt, PyFrameObject* frame, int what, PyObject* arg) {
+  Py_tracefunc func = tt->chained_func;
+  PyObject* obj = tt->chained_obj;
+  Py_XINCREF(obj);
+  int rc = func(obj, frame, what, arg);
+  Py_XDECREF(obj);
+  // The chained function may have replaced or removed the trace function (sys.settrace's
+  // trampoline removes itself when the Python function raises): that is now what the
+  // program wants, behind pycov's function.
+  PyThreadState* tstate = PyThreadState_Get();
+  if (tstate->c_tracefunc != Trace) Adopt(tstate);
+  return rc;
+}
+
+int Trace(PyObject* obj, PyFrameObject* frame, int what, PyObject* arg) {
+  auto* tt = reinterpret_cast<ThreadTracer*>(obj);
+  switch (what) {
+    case PyTrace_LINE: OnLine(tt, frame); break;
+    case PyTrace_CALL: OnCall(tt, frame); break;
+    case PyTrace_RETURN: OnReturn(tt, frame); break;
+    default: break;
+  }
+  if (tt->chained_func != nullptr) return CallChained(tt, frame, what, arg);
+  return 0;
+}
+
+// PEP 523 hook: every frame of every thread passes here first.
+PyObject* EvalFrame(PyThreadState* tstate, _PyInterpreterFrame* frame, int throwflag) {
+  if (tstate->c_tracefunc != Trace) Adopt(tstate);
+  return _PyEval_EvalFrameDefault(tstate, frame, throwflag);
+}
+
+// ---------------------------------------------------------------------------------------
+// Fork: the child records into a file of its own before any of its Python code runs.
+
+void AfterForkInChild() {
+  if (g != nullptr && g->started) g->writer.SwitchToForkedChild();
+}
+
+// ---------------------------------------------------------------------------------------
+// The module's Python interface
+
+PyObject* SetTrace(PyObject*, PyObject* func) {
+  PyObject* result = PyObject_CallOneArg(g->original_settrace, func);
+  if (result == nullptr) return nullptr;
+  Py_DECREF(result);
+  PyThreadState* tstate = PyThreadState_Get();
+  Adopt(tstate);
+  if (func != Py_None) {
+    // Frames whose line events pycov switched off must deliver them to the program's
+    // function again (a debugger sets f_trace on frames already running).
+    PyFrameObject* f = PyEval_GetFrame();
+    Py_XINCREF(f);
+    while (f != nullptr) {
+      f->f_trace_lines = 1;
+      PyFrameObject* back = PyFrame_GetBack(f);
+      Py_DECREF(f);
+      f = back;
+    }
+  }
+  Py_RETURN_NONE;
+}
+
+PyObject* GetTrace(PyObject*, PyObject*) {
+  PyThreadState* tstate = PyThreadState_Get();
+  if (tstate->c_tracefunc != Trace) return PyObject_CallNoArgs(g->original_gettrace);
+  auto* tt = reinterpret_cast<ThreadTracer*>(tstate->c_traceobj);
+  PyObject* result = tt->chained_obj != nullptr ? tt->chained_obj : Py_None;
+  Py_INCREF(result);
+  return result;
+}
+
+PyMethodDef kSetTraceDef = {"settrace", SetTrace, METH_O,
+                            "settrace(function)\n--\n\nSet the global debug tracing function (pycov keeps measuring)."};
+PyMethodDef kGetTraceDef = {"gettrace", GetTrace, METH_NOARGS,
+                            "gettrace()\n--\n\nReturn the global debug tracing function set with sys.settrace."};
+
+bool WrapSysTraceFunctions() {
+  g->original_settrace = PySys_GetObject("settrace");
+  g->original_gettrace = PySys_GetObject("gettrace");
+  if (g->original_settrace == nullptr || g->original_gettrace == nullptr) return false;
+  Py_INCREF(g->original_settrace);
+  Py_INCREF(g->original_gettrace);
+  PyObject* sys_name = PyUnicode_FromString("sys");
+  PyObject* settrace = PyCFunction_NewEx(&kSetTraceDef, nullptr, sys_name);
+  PyObject* gettrace = PyCFunction_NewEx(&kGetTraceDef, nullptr, sys_name);
+  Py_XDECREF(sys_name);
+  bool ok = settrace != nullptr && gettrace != nullptr && PySys_SetObject("settrace", settrace) == 0 &&
+            PySys_SetObject("gettrace", gettrace) == 0;
+  Py_XDECREF(settrace);
+  Py_XDECREF(gettrace);
+  return ok;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// start(run_dir, excluded_dirs, argv): starts recording into a new hit file in run_dir.
+PyObject* Start(PyObject*, PyObject* args) {
+  const char* run_dir = nullptr;
+  PyObject* excluded = nullptr;
+  PyObject* argv = nullptr;
+  if (!PyArg_ParseTuple(args, "sOO", &run_dir, &excluded, &argv)) return nullptr;
+  if (g != nullptr && g->started) Py_RETURN_NONE;
+
+  std::string config_text = ReadFile(std::string(run_dir) + "/config");
+  if (config_text.empty()) {
+    PyErr_Format(PyExc_RuntimeError, "no run configuration in %s", run_dir);
+    return nullptr;
+  }
+  g = new ProcessTracer();
+  g->selection = FileSelection::Parse(config_text);
+  g->branch = config_text.find("\nbranch=1\n") != std::string::npos || config_text.rfind("branch=1\n", 0) == 0;
+
+  PyObject* iter = PyObject_GetIter(excluded);
+  if (iter == nullptr) return nullptr;
+  while (PyObject* item = PyIter_Next(iter)) {
+    if (const char* dir = PyUnicode_AsUTF8(item)) g->selection.excluded_dirs.emplace_back(dir);
+    Py_DECREF(item);
+  }
+  Py_DECREF(iter);
+  if (PyErr_Occurred()) return nullptr;
+
+  std::string argv_bytes;
+  if (PyList_Check(argv)) {
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(argv); ++i) {
+      const char* s = PyUnicode_AsUTF8(PyList_GET_ITEM(argv, i));
+      if (s == nullptr) {
+        PyErr_Clear();
+        continue;
+      }
+      argv_bytes.append(s).push_back('\0');
+    }
+  }
+
+  char cwd[PATH_MAX];
+  g->cwd = getcwd(cwd, sizeof(cwd)) != nullptr ? cwd : "/";
+  g->code_extra_index = _PyEval_RequestCodeExtraIndex(nullptr);
+  if (g->code_extra_index < 0) {
+    PyErr_SetString(PyExc_RuntimeError, "no code-object extra slot left");
+    return nullptr;
+  }
+  uint32_t flags = g->branch ? uint32_t(pycov::hitfile::kFlagBranch) : 0u;
+  if (!g->writer.Open(run_dir, flags, argv_bytes)) {
+    PyErr_SetFromErrnoWithFilename(PyExc_OSError, run_dir);
+    return nullptr;
+  }
+  if (!WrapSysTraceFunctions()) return nullptr;
+  static bool atfork_registered = false;
+  if (!atfork_registered) {
+    pthread_atfork(nullptr, nullptr, AfterForkInChild);
+    atfork_registered = true;
+  }
+  g->started = true;
+  _PyInterpreterState_SetEvalFrameFunc(PyInterpreterState_Get(), EvalFrame);
+  Adopt(PyThreadState_Get());
+  Py_RETURN_NONE;
+}
+
+PyObject* HitFilePath(PyObject*, PyObject*) {
+  if (g == nullptr || !g->started) Py_RETURN_NONE;
+  return PyUnicode_FromString(g->writer.path());
+}
+
+PyMethodDef kMethods[] = {
+    {"start", Start, METH_VARARGS, "start(run_dir, excluded_dirs, argv): start recording this process."},
+    {"hit_file", HitFilePath, METH_NOARGS, "Path of this process's hit file, or None."},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+PyModuleDef kModule = {PyModuleDef_HEAD_INIT, "_pycov_tracer", "pycov's in-process line recorder.", -1, kMethods,
+                        nullptr, nullptr, nullptr, nullptr};
+
+}  // namespace
+
+PyMODINIT_FUNC PyInit__pycov_tracer() {
+  Py_SET_REFCNT(reinterpret_cast<PyObject*>(&ThreadTracerType), 1);
+  ThreadTracerType.tp_name = "_pycov_tracer.ThreadTracer";
+  ThreadTracerType.tp_basicsize = sizeof(ThreadTracer);
+  ThreadTracerType.tp_flags = Py_TPFLAGS_DEFAULT;
+  ThreadTracerType.tp_dealloc = ThreadTracerDealloc;
+  ThreadTracerType.tp_doc = "Per-thread state of pycov's tracer.";
+  if (PyType_Ready(&ThreadTracerType) < 0) return nullptr;
+  return PyModule_Create(&kModule);
+}

@@ -92,14 +92,13 @@ std::string RenderTextReport(const CoverageReport& report, bool show_missing) {
   for (const auto& file : report.files) {
     out += fmt::format("{:<{}}  {:6d} {:6d} {:>5}%", file.name, name_width, file.statements.size(), file.missing.size(),
                        DisplayPercent(file.PercentCovered()));
-    if (show_missing) out += "   " + FormatLineRanges(file.statements, file.missing);
+    if (show_missing && !file.missing.empty()) out += "   " + FormatLineRanges(file.statements, file.missing);
     out += "\n";
   }
   if (!report.files.empty()) {
     out += rule + "\n";
     out += fmt::format("{:<{}}  {:6d} {:6d} {:>5}%", "TOTAL", name_width, report.total_statements,
                        report.total_missing, DisplayPercent(report.TotalPercent()));
-    if (show_missing) out += "   ";
     out += "\n";
   }
   return out;

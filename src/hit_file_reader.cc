@@ -86,6 +86,9 @@ Result<ProcessHits> ReadHitFile(const std::string& path) {
   }
 
   const uint8_t* base = file.data();
+  // The arc table is allocated at the first arc and files keep being added after it, so
+  // arcs are resolved to files once every record has been read.
+  std::vector<UnpackedArc> arcs;
   for (uint64_t at = kHeaderSize; at < header.committed;) {
     RecordHeader record;
     if (at + sizeof(record) > header.committed) return Corrupt(path, "truncated record at " + std::to_string(at));
@@ -127,9 +130,7 @@ Result<ProcessHits> ReadHitFile(const std::string& path) {
           uint64_t slot;
           std::memcpy(&slot, body + sizeof(r) + i * 8, 8);
           if (slot == 0) continue;
-          UnpackedArc arc = UnpackArc(slot);
-          if (arc.file_index >= hits.files.size()) return Corrupt(path, "arc for an unknown file");
-          hits.files[arc.file_index].arcs.insert({arc.from, arc.to});
+          arcs.push_back(UnpackArc(slot));
         }
         break;
       }
@@ -138,6 +139,10 @@ Result<ProcessHits> ReadHitFile(const std::string& path) {
                                  std::to_string(at));
     }
     at += record.size;
+  }
+  for (const UnpackedArc& arc : arcs) {
+    if (arc.file_index >= hits.files.size()) return Corrupt(path, "arc for an unknown file");
+    hits.files[arc.file_index].arcs.insert({arc.from, arc.to});
   }
   return hits;
 }

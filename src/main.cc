@@ -56,6 +56,9 @@ int ReportCommand(std::vector<std::string> args) {
   const std::string cwd = std::filesystem::current_path().string();
   pycov::CoverageReport report = pycov::BuildCoverageReport(data.value(), cwd);
   for (const auto& problem : report.problems) fmt::print(stderr, "pycov: error: {}\n", problem);
+  if (data->has_arcs)
+    fmt::print(stderr, "pycov: note: {} holds branch data; this report counts statements only "
+                       "(Branch and BrPart columns are not implemented yet)\n", data_file);
   if (report.files.empty() && report.problems.empty()) {
     fmt::print(stderr, "pycov: error: no data to report in {}\n", data_file);
     return pycov::kExitFindings;

@@ -170,7 +170,8 @@ void GrowLines(FileSlot* slot, int32_t line) {
 }
 
 inline void MarkLine(FileSlot* slot, int32_t line) {
-  if (line <= 0) return;
+  // Line 0 is what CPython reports for an empty module; coverage.py records it too.
+  if (line < 0) return;
   if (uint32_t(line) >= slot->line_count) {
     GrowLines(slot, line);
     if (uint32_t(line) >= slot->line_count) return;

@@ -1,0 +1,117 @@
+"""Bad input to pycov: each case gives a one-line error naming the thing, a documented exit
+status (4: usage or configuration, SPEC §2), and never a crash or a damaged data file."""
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import unittest
+
+PYCOV = os.path.abspath(os.environ["PYCOV"])
+PYTHON = os.environ.get("PYCOV_TEST_PYTHON", "/usr/bin/python3")
+USAGE = 4
+
+
+class BadInput(unittest.TestCase):
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="pycov-bad-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+
+    def write(self, name, data):
+        path = os.path.join(self.dir, name)
+        with open(path, "wb") as f:
+            f.write(data if isinstance(data, bytes) else data.encode())
+        return path
+
+    def pycov(self, *args, **kwargs):
+        return subprocess.run([PYCOV, *args], cwd=self.dir, capture_output=True, text=True, timeout=60, **kwargs)
+
+    def python(self, *args):
+        return subprocess.run([PYTHON, *args], cwd=self.dir, capture_output=True, text=True, timeout=60)
+
+    def assert_one_line_error(self, result, *names):
+        self.assertEqual(result.returncode, USAGE, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, result.stderr)
+        self.assertTrue(lines[0].startswith("pycov: error: "), lines[0])
+        for name in names:
+            self.assertIn(name, lines[0])
+
+    def test_missing_script(self):
+        result = self.pycov("run", "--python", PYTHON, "nothere.py")
+        self.assert_one_line_error(result, "nothere.py")
+        self.assertFalse(os.path.exists(os.path.join(self.dir, ".coverage")))
+
+    def test_missing_module(self):
+        result = self.pycov("run", "--python", PYTHON, "-m", "no_such_module_xyz")
+        self.assert_one_line_error(result, "no_such_module_xyz")
+
+    def test_unknown_option(self):
+        self.assert_one_line_error(self.pycov("run", "--bogus", "x.py"), "--bogus")
+
+    def test_missing_program(self):
+        self.assert_one_line_error(self.pycov("run", "--branch"), "SCRIPT")
+
+    def test_data_file_in_missing_directory(self):
+        self.write("ok.py", "print('hi')\n")
+        result = self.pycov("run", "--python", PYTHON, "--data-file", "no/such/dir/.coverage", "ok.py")
+        self.assert_one_line_error(result, "no/such/dir/.coverage")
+        self.assertEqual(result.stdout, "", "the program must not run when its data cannot be kept")
+
+    def test_data_file_under_a_regular_file(self):
+        self.write("ok.py", "print('hi')\n")
+        self.write("afile", "x")
+        result = self.pycov("run", "--python", PYTHON, "--data-file", "afile/.coverage", "ok.py")
+        self.assert_one_line_error(result, "afile/.coverage")
+
+    def test_existing_corrupt_data_file_is_kept(self):
+        self.write("ok.py", "print('hi')\n")
+        junk = b"not a coverage database\n" * 10
+        path = self.write(".coverage", junk)
+        result = self.pycov("run", "--python", PYTHON, "ok.py")
+        self.assert_one_line_error(result, ".coverage")
+        with open(path, "rb") as f:
+            self.assertEqual(f.read(), junk)
+
+    def test_report_on_corrupt_or_missing_data(self):
+        self.write(".coverage", "junk")
+        self.assert_one_line_error(self.pycov("report"), ".coverage")
+        self.assert_one_line_error(self.pycov("report", "--data-file", "absent.db"), "absent.db")
+
+    def test_non_utf8_source_behaves_as_under_python(self):
+        self.write("latin.py", b"print('caf\xe9')\n")
+        plain = self.python("latin.py")
+        measured = self.pycov("run", "--python", PYTHON, "latin.py")
+        self.assertEqual(plain.returncode, 1)
+        self.assertEqual((measured.returncode, measured.stdout, measured.stderr),
+                         (plain.returncode, plain.stdout, plain.stderr))
+
+    def test_report_names_a_file_whose_source_is_gone(self):
+        self.write("keep.py", "import gone\nprint('kept')\n")
+        self.write("gone.py", "x = 1\n")
+        self.assertEqual(self.pycov("run", "--python", PYTHON, "keep.py").returncode, 0)
+        os.remove(os.path.join(self.dir, "gone.py"))
+        result = self.pycov("report")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("gone.py", result.stderr)
+        self.assertIn("keep.py", result.stdout)
+
+    def test_interrupted_program_dies_of_the_same_signal_and_keeps_data(self):
+        self.write("interrupt.py",
+                   "import os, signal\nprint('start', flush=True)\nos.killpg(0, signal.SIGINT)\nprint('after')\n")
+        plain = subprocess.run([PYTHON, "interrupt.py"], cwd=self.dir, capture_output=True, text=True,
+                               start_new_session=True, timeout=60)
+        measured = subprocess.run([PYCOV, "run", "--python", PYTHON, "interrupt.py"], cwd=self.dir,
+                                  capture_output=True, text=True, start_new_session=True, timeout=60)
+        self.assertEqual(plain.returncode, -signal.SIGINT)
+        self.assertEqual((measured.returncode, measured.stdout, measured.stderr),
+                         (plain.returncode, plain.stdout, plain.stderr))
+        report = self.pycov("report", "-m")
+        self.assertEqual(report.returncode, 0, report.stderr)
+        self.assertIn("interrupt.py", report.stdout)
+        self.assertRegex(report.stdout, r"interrupt\.py\s+4\s+1\s+75%\s+4")
+
+
+if __name__ == "__main__":
+    unittest.main()

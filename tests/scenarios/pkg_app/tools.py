@@ -1,0 +1,6 @@
+def double(x):
+    return 2 * x
+
+
+def unused():
+    return None

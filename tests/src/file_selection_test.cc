@@ -1,0 +1,52 @@
+#include "file_selection.h"
+
+#include <gtest/gtest.h>
+
+namespace pycov {
+namespace {
+
+TEST(FileSelection, DefaultIsTheProjectMinusLibraries) {
+  FileSelection s;
+  s.project_roots = {"/work/app"};
+  s.excluded_dirs = {"/usr/lib/python3.11"};
+  EXPECT_TRUE(s.Selects("/work/app/main.py"));
+  EXPECT_TRUE(s.Selects("/work/app/pkg/mod.py"));
+  EXPECT_FALSE(s.Selects("/work/application.py"));  // a prefix is not a parent
+  EXPECT_FALSE(s.Selects("/usr/lib/python3.11/os.py"));
+  EXPECT_FALSE(s.Selects("/work/app/.venv/lib/python3.11/site-packages/six.py"));
+  EXPECT_FALSE(s.Selects("relative.py"));
+}
+
+TEST(FileSelection, SourceOverridesRootsAndOmitWins) {
+  FileSelection s;
+  s.project_roots = {"/work/app"};
+  s.source_dirs = {"/work/app/pkg"};
+  s.omit_globs = {"*/test_*.py"};
+  EXPECT_TRUE(s.Selects("/work/app/pkg/mod.py"));
+  EXPECT_FALSE(s.Selects("/work/app/main.py"));
+  EXPECT_FALSE(s.Selects("/work/app/pkg/test_mod.py"));
+}
+
+TEST(FileSelection, IncludeGlobsMatchAcrossDirectories) {
+  FileSelection s;
+  s.include_globs = {AbsoluteGlob("src/*", "/work/app")};
+  EXPECT_EQ(s.include_globs[0], "/work/app/src/*");
+  EXPECT_TRUE(s.Selects("/work/app/src/deep/x.py"));  // * crosses '/' as in coverage.py
+  EXPECT_FALSE(s.Selects("/work/app/tests/x.py"));
+}
+
+TEST(FileSelection, SerializesAndParsesBack) {
+  FileSelection s;
+  s.source_dirs = {"/a"};
+  s.include_globs = {"*/x*"};
+  s.omit_globs = {"/b/*"};
+  s.project_roots = {"/c"};
+  FileSelection back = FileSelection::Parse("branch=1\n" + s.Serialize());
+  EXPECT_EQ(back.source_dirs, s.source_dirs);
+  EXPECT_EQ(back.include_globs, s.include_globs);
+  EXPECT_EQ(back.omit_globs, s.omit_globs);
+  EXPECT_EQ(back.project_roots, s.project_roots);
+}
+
+}  // namespace
+}  // namespace pycov

@@ -22,13 +22,14 @@ def _pycov_bootstrap():
 
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]
 
-    from importlib.machinery import PathFinder
+    # The import system's own frozen modules, already loaded: importlib.util would cost
+    # several milliseconds of imports in every process.
+    import _frozen_importlib
+    import _frozen_importlib_external
 
-    spec = PathFinder.find_spec("sitecustomize", sys.path)
+    spec = _frozen_importlib_external.PathFinder.find_spec("sitecustomize", sys.path)
     if spec is not None and spec.loader is not None:
-        from importlib.util import module_from_spec
-
-        module = module_from_spec(spec)
+        module = _frozen_importlib.module_from_spec(spec)
         sys.modules["sitecustomize"] = module
         spec.loader.exec_module(module)
 

@@ -1,5 +1,6 @@
 #include "run_command.h"
 
+#include <fcntl.h>
 #include <limits.h>
 #include <sys/stat.h>
 #include <stdlib.h>
@@ -120,6 +121,17 @@ bool ModuleExists(const std::string& python, const std::string& module, const st
   return exit.ok() && exit->signal == 0 && exit->exit_code == 0;
 }
 
+// Creates and removes a file in `dir`: permission bits say nothing to root, and a read-only
+// or special file system only shows itself when a file is created.
+Status ProbeWritableDirectory(const std::string& dir) {
+  std::string probe = dir + "/.pycov-probe-" + std::to_string(getpid());
+  int fd = open(probe.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Error{dir + ": " + std::strerror(errno)};
+  close(fd);
+  unlink(probe.c_str());
+  return Ok();
+}
+
 std::vector<std::string> CurrentEnvironment() {
   std::vector<std::string> environment;
   for (char** e = environ; *e != nullptr; ++e) environment.emplace_back(*e);
@@ -237,8 +249,8 @@ int RunCommand(const RunOptions& options) {
   // Where the data goes must be writable before the program runs, not after.
   const std::string data_file = fs::absolute(options.data_file).lexically_normal().string();
   const std::string data_dir = fs::path(data_file).parent_path().string();
-  if (access(data_dir.c_str(), W_OK | X_OK) != 0) {
-    PrintError(fmt::format("cannot write the data file {}: {}: {}", options.data_file, data_dir, std::strerror(errno)));
+  if (auto writable = ProbeWritableDirectory(data_dir); !writable) {
+    PrintError(fmt::format("cannot write the data file {}: {}", options.data_file, writable.error().message));
     return kExitUsage;
   }
   if (auto replaceable = CheckReplaceableDataFile(data_file); !replaceable) {

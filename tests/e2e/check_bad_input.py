@@ -59,6 +59,13 @@ class BadInput(unittest.TestCase):
         self.assert_one_line_error(result, "no/such/dir/.coverage")
         self.assertEqual(result.stdout, "", "the program must not run when its data cannot be kept")
 
+    def test_data_file_on_a_file_system_that_refuses_files(self):
+        # /proc refuses new files even to root, for whom permission bits do not count.
+        self.write("ok.py", "print('hi')\n")
+        result = self.pycov("run", "--python", PYTHON, "--data-file", "/proc/pycov.coverage", "ok.py")
+        self.assert_one_line_error(result, "/proc/pycov.coverage")
+        self.assertEqual(result.stdout, "")
+
     def test_data_file_under_a_regular_file(self):
         self.write("ok.py", "print('hi')\n")
         self.write("afile", "x")

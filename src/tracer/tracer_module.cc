@@ -414,6 +414,13 @@ bool WrapSysTraceFunctions() {
   return ok;
 }
 
+bool HasLine(const std::string& text, const std::string& line) {
+  std::istringstream lines(text);
+  for (std::string each; std::getline(lines, each);)
+    if (each == line) return true;
+  return false;
+}
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
   std::stringstream text;
@@ -436,7 +443,7 @@ PyObject* Start(PyObject*, PyObject* args) {
   }
   g = new ProcessTracer();
   g->selection = FileSelection::Parse(config_text);
-  g->branch = config_text.find("\nbranch=1\n") != std::string::npos || config_text.rfind("branch=1\n", 0) == 0;
+  g->branch = HasLine(config_text, "branch=1");
 
   PyObject* iter = PyObject_GetIter(excluded);
   if (iter == nullptr) return nullptr;
@@ -471,7 +478,10 @@ PyObject* Start(PyObject*, PyObject* args) {
     PyErr_SetFromErrnoWithFilename(PyExc_OSError, run_dir);
     return nullptr;
   }
-  if (!WrapSysTraceFunctions()) return nullptr;
+  if (!WrapSysTraceFunctions()) {
+    if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "cannot wrap sys.settrace and sys.gettrace");
+    return nullptr;
+  }
   static bool atfork_registered = false;
   if (!atfork_registered) {
     pthread_atfork(nullptr, nullptr, AfterForkInChild);

@@ -13,6 +13,7 @@
 #include "coverage_data.h"
 #include "coverage_report.h"
 #include "exit_codes.h"
+#include "project_config.h"
 #include "run_command.h"
 
 namespace {
@@ -94,7 +95,12 @@ int main(int argc, char** argv) {
   const std::string command = args[0];
   args.erase(args.begin());
   if (command == "run") {
-    auto options = pycov::ParseRunArguments(args);
+    auto project = pycov::ReadProjectConfig("pyproject.toml");
+    if (!project) {
+      fmt::print(stderr, "pycov: error: {}\n", project.error().message);
+      return pycov::kExitUsage;
+    }
+    auto options = pycov::ParseRunArguments(args, pycov::RunDefaultsFrom(project.value()));
     if (!options) {
       fmt::print(stderr, "pycov: error: {}\n", options.error().message);
       return pycov::kExitUsage;

@@ -171,8 +171,28 @@ std::string RunUsage() {
          "  -h, --help           show this help\n";
 }
 
-Result<RunOptions> ParseRunArguments(const std::vector<std::string>& args) {
+RunOptions RunDefaultsFrom(const ProjectConfig& config) {
   RunOptions options;
+  if (config.branch) options.branch = *config.branch;
+  if (config.source) options.source_dirs = *config.source;
+  if (config.include) options.include_globs = *config.include;
+  if (config.omit) options.omit_globs = *config.omit;
+  if (config.data_file) options.data_file = *config.data_file;
+  if (config.python) options.python = *config.python;
+  return options;
+}
+
+Result<RunOptions> ParseRunArguments(const std::vector<std::string>& args, RunOptions defaults) {
+  RunOptions options = std::move(defaults);
+  // A list given on the command line replaces the configured one instead of adding to it.
+  std::vector<std::string>* replaced[3] = {nullptr, nullptr, nullptr};
+  auto add_to = [&](std::vector<std::string>& list, int slot, const std::string& value) {
+    if (replaced[slot] == nullptr) {
+      list.clear();
+      replaced[slot] = &list;
+    }
+    for (auto& v : SplitCommas(value)) list.push_back(v);
+  };
   auto take_program = [&](size_t at) -> Status {
     if (at >= args.size()) return Error{"missing SCRIPT or -m MODULE (see pycov run --help)"};
     if (args[at] == "-m") {
@@ -219,9 +239,9 @@ Result<RunOptions> ParseRunArguments(const std::vector<std::string>& args) {
         if (i + 1 >= args.size()) return Error{name + " needs a value"};
         value = args[++i];
       }
-      if (name == "--source") for (auto& v : SplitCommas(value)) options.source_dirs.push_back(v);
-      else if (name == "--include") for (auto& v : SplitCommas(value)) options.include_globs.push_back(v);
-      else if (name == "--omit") for (auto& v : SplitCommas(value)) options.omit_globs.push_back(v);
+      if (name == "--source") add_to(options.source_dirs, 0, value);
+      else if (name == "--include") add_to(options.include_globs, 1, value);
+      else if (name == "--omit") add_to(options.omit_globs, 2, value);
       else if (name == "--data-file") options.data_file = value;
       else if (name == "--python") options.python = value;
       continue;

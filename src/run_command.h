@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "project_config.h"
 #include "result.h"
 
 namespace pycov {
@@ -21,9 +22,13 @@ struct RunOptions {
   bool help = false;
 };
 
-/// Parses the arguments after `run`. Options end at the script, at `-m MODULE` or at `--`;
-/// everything after belongs to the program, as with python3 itself.
-Result<RunOptions> ParseRunArguments(const std::vector<std::string>& args);
+/// Parses the arguments after `run`, starting from `defaults` (a list option given on the
+/// command line replaces the default list). Options end at the script, at `-m MODULE` or at
+/// `--`; everything after belongs to the program, as with python3 itself.
+Result<RunOptions> ParseRunArguments(const std::vector<std::string>& args, RunOptions defaults = {});
+
+/// The run options that `[tool.pycov]` sets, over pycov's built-in defaults.
+RunOptions RunDefaultsFrom(const ProjectConfig& config);
 
 /// Usage text of `pycov run`.
 std::string RunUsage();

@@ -10,6 +10,8 @@ namespace pycov {
 namespace {
 
 // Token types of Python 3.11's token module.
+constexpr int32_t kNoFirstLine = -1;  // no token of the current statement seen yet
+
 enum TokenType : long { kName = 1, kString = 3, kNewline = 4, kIndent = 5, kDedent = 6, kOp = 54, kComment = 61 };
 
 bool IsBlank(const std::string& text) {
@@ -96,7 +98,7 @@ bool ScanTokens(PyObject* tokenize, PyObject* text, RawParse& raw, bool& empty) 
   int indent = 0, exclude_indent = 0, nesting = 0;
   bool excluding = false, excluding_decorators = false, first_on_line = true;
   long prev_type = kIndent;
-  std::optional<int32_t> first_line;
+  int32_t first_line = kNoFirstLine;
   empty = true;
   while (PyRef token{PyIter_Next(iter.get())}) {
     long type = PyLong_AsLong(PyTuple_GET_ITEM(token.get(), 0));
@@ -128,14 +130,14 @@ bool ScanTokens(PyObject* tokenize, PyObject* text, RawParse& raw, bool& empty) 
       // A string first on an indented line is a docstring (trace.py's trick, as coverage.py).
       for (int32_t l = start_line; l <= end_line; ++l) raw.raw_docstrings.insert(l);
     } else if (type == kNewline) {
-      if (first_line && end_line != *first_line)
-        for (int32_t l = *first_line; l <= end_line; ++l) raw.multiline[l] = *first_line;
-      first_line.reset();
+      if (first_line != kNoFirstLine && end_line != first_line)
+        for (int32_t l = first_line; l <= end_line; ++l) raw.multiline[l] = first_line;
+      first_line = kNoFirstLine;
       first_on_line = true;
     }
     if (!IsBlank(ttext) && type != kComment) {
       empty = false;
-      if (!first_line) {
+      if (first_line == kNoFirstLine) {
         first_line = start_line;
         if (excluding && indent <= exclude_indent) excluding = false;
         if (excluding) raw.raw_excluded.insert(end_line);

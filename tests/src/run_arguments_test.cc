@@ -45,3 +45,23 @@ TEST(RunArguments, ErrorsNameTheArgument) {
 
 }  // namespace
 }  // namespace pycov
+
+namespace pycov {
+namespace {
+
+TEST(RunArguments, CommandLineOverridesProjectDefaults) {
+  ProjectConfig config;
+  config.branch = true;
+  config.omit = std::vector<std::string>{"*/tests/*"};
+  config.source = std::vector<std::string>{"src"};
+  config.data_file = "build/.coverage";
+  auto options = ParseRunArguments({"--source", "lib", "--source", "more", "app.py"}, RunDefaultsFrom(config));
+  ASSERT_TRUE(options.ok()) << options.error().message;
+  EXPECT_TRUE(options->branch);
+  EXPECT_EQ(options->source_dirs, (std::vector<std::string>{"lib", "more"}));  // replaced, not added to
+  EXPECT_EQ(options->omit_globs, (std::vector<std::string>{"*/tests/*"}));    // kept
+  EXPECT_EQ(options->data_file, "build/.coverage");
+}
+
+}  // namespace
+}  // namespace pycov

@@ -1,5 +1,6 @@
-"""Bad input to pycov: each case gives a one-line error naming the thing, a documented exit
-status (4: usage or configuration, SPEC §2), and never a crash or a damaged data file."""
+"""pycov's command line end to end: bad input gives a one-line error naming the thing, a
+documented exit status (4: usage or configuration, SPEC §2), and never a crash or a damaged
+data file; [tool.pycov] in pyproject.toml sets defaults that the command line overrides."""
 import os
 import shutil
 import signal
@@ -13,7 +14,7 @@ PYTHON = os.environ.get("PYCOV_TEST_PYTHON", "/usr/bin/python3")
 USAGE = 4
 
 
-class BadInput(unittest.TestCase):
+class CliTest(unittest.TestCase):
     def setUp(self):
         self.dir = tempfile.mkdtemp(prefix="pycov-bad-")
         self.addCleanup(shutil.rmtree, self.dir, True)
@@ -38,6 +39,8 @@ class BadInput(unittest.TestCase):
         for name in names:
             self.assertIn(name, lines[0])
 
+
+class BadInput(CliTest):
     def test_missing_script(self):
         result = self.pycov("run", "--python", PYTHON, "nothere.py")
         self.assert_one_line_error(result, "nothere.py")
@@ -118,6 +121,32 @@ class BadInput(unittest.TestCase):
         self.assertEqual(report.returncode, 0, report.stderr)
         self.assertIn("interrupt.py", report.stdout)
         self.assertRegex(report.stdout, r"interrupt\.py\s+4\s+1\s+75%\s+4")
+
+
+class ProjectDefaults(CliTest):
+    def test_tool_pycov_sets_defaults(self):
+        self.write("pyproject.toml", "[tool.pycov]\nbranch = true\ndata_file = 'measured.db'\n")
+        self.write("app.py", "x = 1\nif x:\n    print('yes')\n")
+        result = self.pycov("run", "--python", PYTHON, "app.py")
+        self.assertEqual((result.returncode, result.stdout), (0, "yes\n"), result.stderr)
+        from coverage import CoverageData
+        data = CoverageData(basename=os.path.join(self.dir, "measured.db"))
+        data.read()
+        self.assertTrue(data.has_arcs())
+
+    def test_command_line_wins(self):
+        self.write("pyproject.toml", "[tool.pycov]\ndata_file = 'configured.db'\n")
+        self.write("app.py", "print('hi')\n")
+        self.assertEqual(self.pycov("run", "--python", PYTHON, "--data-file", "given.db", "app.py").returncode, 0)
+        self.assertTrue(os.path.exists(os.path.join(self.dir, "given.db")))
+        self.assertFalse(os.path.exists(os.path.join(self.dir, "configured.db")))
+
+    def test_malformed_pyproject_names_file_and_line(self):
+        self.write("pyproject.toml", "[project]\nname = 'x'\n[tool.pycov]\nbranch = 'sometimes'\n")
+        self.write("app.py", "print('hi')\n")
+        result = self.pycov("run", "--python", PYTHON, "app.py")
+        self.assert_one_line_error(result, "pyproject.toml:4", "branch")
+        self.assertEqual(result.stdout, "")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,71 @@
+#include "project_config.h"
+
+#include <unistd.h>
+
+#include <toml++/toml.h>
+
+namespace pycov {
+namespace {
+
+std::string Where(const std::string& path, const toml::node& node) {
+  return path + ":" + std::to_string(node.source().begin.line);
+}
+
+// A setting that takes one string or a list of strings, as coverage.py's do.
+Result<std::vector<std::string>> StringList(const std::string& path, const std::string& key, const toml::node& node) {
+  if (auto text = node.value<std::string>()) return std::vector<std::string>{*text};
+  const toml::array* array = node.as_array();
+  if (array == nullptr) return Error{Where(path, node) + ": [tool.pycov] " + key + " must be a string or a list of strings"};
+  std::vector<std::string> values;
+  for (const toml::node& item : *array) {
+    auto text = item.value<std::string>();
+    if (!text) return Error{Where(path, item) + ": [tool.pycov] " + key + " must list strings only"};
+    values.push_back(*text);
+  }
+  return values;
+}
+
+Result<std::string> String(const std::string& path, const std::string& key, const toml::node& node) {
+  auto text = node.value<std::string>();
+  if (!text) return Error{Where(path, node) + ": [tool.pycov] " + key + " must be a string"};
+  return *text;
+}
+
+}  // namespace
+
+Result<ProjectConfig> ReadProjectConfig(const std::string& path) {
+  ProjectConfig config;
+  if (access(path.c_str(), F_OK) != 0) return config;
+  // Debian's toml++ is built with exceptions: a parse error is thrown, and stops here.
+  toml::table parsed;
+  try {
+    parsed = toml::parse_file(path);
+  } catch (const toml::parse_error& error) {
+    return Error{path + ":" + std::to_string(error.source().begin.line) + ":" +
+                 std::to_string(error.source().begin.column) + ": " + std::string(error.description())};
+  }
+  const toml::table* table = parsed["tool"]["pycov"].as_table();
+  if (table == nullptr) return config;
+  for (const auto& [key_view, node] : *table) {
+    const std::string key(key_view.str());
+    if (key == "branch") {
+      auto flag = node.value<bool>();
+      if (!flag) return Error{Where(path, node) + ": [tool.pycov] branch must be true or false"};
+      config.branch = *flag;
+    } else if (key == "source" || key == "include" || key == "omit") {
+      auto values = StringList(path, key, node);
+      if (!values) return values.error();
+      (key == "source" ? config.source : key == "include" ? config.include : config.omit) = values.value();
+    } else if (key == "data_file" || key == "python") {
+      auto text = String(path, key, node);
+      if (!text) return text.error();
+      (key == "data_file" ? config.data_file : config.python) = text.value();
+    } else {
+      return Error{Where(path, node) + ": unknown setting '" + key +
+                   "' in [tool.pycov] (known: branch, data_file, include, omit, python, source)"};
+    }
+  }
+  return config;
+}
+
+}  // namespace pycov

@@ -39,11 +39,19 @@ bool IsUnder(const std::string& path, const std::string& dir) {
 
 bool FileSelection::Selects(const std::string& path) const {
   if (path.empty() || path[0] != '/') return false;
-  if (UnderAny(excluded_dirs, path)) return false;
+  if (UnderAny(pycov_dirs, path)) return false;
   if (MatchesAny(omit_globs, path)) return false;
-  if (!source_dirs.empty()) return UnderAny(source_dirs, path);
+  if (!source_dirs.empty()) {
+    if (!UnderAny(source_dirs, path)) return false;
+    // Installed packages inside a --source tree are left out, unless the tree is itself
+    // inside the installed packages.
+    if (!InInstalledPackages(path)) return true;
+    for (const auto& dir : source_dirs)
+      if (InInstalledPackages(dir + "/") && IsUnder(path, dir)) return true;
+    return false;
+  }
   if (!include_globs.empty()) return MatchesAny(include_globs, path);
-  if (InInstalledPackages(path)) return false;
+  if (UnderAny(library_dirs, path) || InInstalledPackages(path)) return false;
   return UnderAny(project_roots, path);
 }
 
@@ -61,7 +69,8 @@ std::string FileSelection::Serialize() const {
   emit("include", include_globs);
   emit("omit", omit_globs);
   emit("root", project_roots);
-  emit("exclude_dir", excluded_dirs);
+  emit("library_dir", library_dirs);
+  emit("pycov_dir", pycov_dirs);
   return out.str();
 }
 
@@ -77,7 +86,8 @@ FileSelection FileSelection::Parse(const std::string& text) {
     else if (key == "include") selection.include_globs.push_back(value);
     else if (key == "omit") selection.omit_globs.push_back(value);
     else if (key == "root") selection.project_roots.push_back(value);
-    else if (key == "exclude_dir") selection.excluded_dirs.push_back(value);
+    else if (key == "library_dir") selection.library_dirs.push_back(value);
+    else if (key == "pycov_dir") selection.pycov_dirs.push_back(value);
   }
   return selection;
 }

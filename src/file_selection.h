@@ -1,6 +1,7 @@
-// FileSelection: which source files a run measures, decided the way coverage.py decides
-// (SPEC §2): files under the project roots, never the standard library, installed
-// packages or pycov itself, narrowed by --source, --include and --omit.
+// FileSelection: which source files a run measures, decided the way coverage.py 6.5 decides
+// (SPEC §2). By default: files under the project roots, not the standard library nor
+// installed packages. --source or --include choose instead, and may name library code.
+// --omit always removes; pycov's own files are never measured.
 #pragma once
 
 #include <string>
@@ -13,7 +14,8 @@ struct FileSelection {
   std::vector<std::string> include_globs;  // --include: only matching files (when no --source)
   std::vector<std::string> omit_globs;     // --omit: never these
   std::vector<std::string> project_roots;  // default when neither: the cwd and script dir
-  std::vector<std::string> excluded_dirs;  // stdlib, pycov's bootstrap
+  std::vector<std::string> library_dirs;   // the standard library: left out by default only
+  std::vector<std::string> pycov_dirs;     // pycov's bootstrap: always left out
 
   /// True if the file at `absolute_path` (already made absolute and real) is measured.
   bool Selects(const std::string& absolute_path) const;

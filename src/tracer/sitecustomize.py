@@ -16,7 +16,7 @@ def _pycov_bootstrap():
             import _pycov_tracer
 
             stdlib = os.path.dirname(os.__file__)
-            _pycov_tracer.start(run_dir, [stdlib, here], list(sys.argv))
+            _pycov_tracer.start(run_dir, [stdlib], [here], list(sys.argv))
         except Exception as error:  # the program must run even if measurement cannot
             print(f"pycov: warning: pid {os.getpid()} is not measured: {error}", file=sys.stderr)
 

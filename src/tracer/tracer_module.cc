@@ -428,12 +428,25 @@ std::string ReadFile(const std::string& path) {
   return text.str();
 }
 
-// start(run_dir, excluded_dirs, argv): starts recording into a new hit file in run_dir.
+// Appends the strings of an iterable of str to `out`; false with an exception set on error.
+bool AppendStrings(PyObject* iterable, std::vector<std::string>& out) {
+  PyObject* iter = PyObject_GetIter(iterable);
+  if (iter == nullptr) return false;
+  while (PyObject* item = PyIter_Next(iter)) {
+    if (const char* text = PyUnicode_AsUTF8(item)) out.emplace_back(text);
+    Py_DECREF(item);
+  }
+  Py_DECREF(iter);
+  return !PyErr_Occurred();
+}
+
+// start(run_dir, library_dirs, pycov_dirs, argv): starts recording into a new hit file.
 PyObject* Start(PyObject*, PyObject* args) {
   const char* run_dir = nullptr;
-  PyObject* excluded = nullptr;
+  PyObject* library_dirs = nullptr;
+  PyObject* pycov_dirs = nullptr;
   PyObject* argv = nullptr;
-  if (!PyArg_ParseTuple(args, "sOO", &run_dir, &excluded, &argv)) return nullptr;
+  if (!PyArg_ParseTuple(args, "sOOO", &run_dir, &library_dirs, &pycov_dirs, &argv)) return nullptr;
   if (g != nullptr && g->started) Py_RETURN_NONE;
 
   std::string config_text = ReadFile(std::string(run_dir) + "/config");
@@ -444,15 +457,8 @@ PyObject* Start(PyObject*, PyObject* args) {
   g = new ProcessTracer();
   g->selection = FileSelection::Parse(config_text);
   g->branch = HasLine(config_text, "branch=1");
-
-  PyObject* iter = PyObject_GetIter(excluded);
-  if (iter == nullptr) return nullptr;
-  while (PyObject* item = PyIter_Next(iter)) {
-    if (const char* dir = PyUnicode_AsUTF8(item)) g->selection.excluded_dirs.emplace_back(dir);
-    Py_DECREF(item);
-  }
-  Py_DECREF(iter);
-  if (PyErr_Occurred()) return nullptr;
+  if (!AppendStrings(library_dirs, g->selection.library_dirs) || !AppendStrings(pycov_dirs, g->selection.pycov_dirs))
+    return nullptr;
 
   std::string argv_bytes;
   if (PyList_Check(argv)) {
@@ -499,7 +505,7 @@ PyObject* HitFilePath(PyObject*, PyObject*) {
 }
 
 PyMethodDef kMethods[] = {
-    {"start", Start, METH_VARARGS, "start(run_dir, excluded_dirs, argv): start recording this process."},
+    {"start", Start, METH_VARARGS, "start(run_dir, library_dirs, pycov_dirs, argv): start recording this process."},
     {"hit_file", HitFilePath, METH_NOARGS, "Path of this process's hit file, or None."},
     {nullptr, nullptr, 0, nullptr},
 };

@@ -53,6 +53,8 @@ def main():
     parser.add_argument("--python", required=True)
     parser.add_argument("--scenarios", required=True)
     parser.add_argument("--branch", action="store_true")
+    parser.add_argument("--run-option", action="append", default=[],
+                        help="an option given to both `pycov run` and `coverage run`")
     parser.add_argument("--expect", choices=["equal", "superset"], default="equal")
     parser.add_argument("program", nargs=argparse.REMAINDER, help="SCRIPT [ARGS] or -m MODULE [ARGS]")
     args = parser.parse_args()
@@ -68,7 +70,7 @@ def main():
         env = dict(os.environ)
         env.pop("COVERAGE_FILE", None)
         env.pop("PYTHONPATH", None)
-        branch = ["--branch"] if args.branch else []
+        branch = (["--branch"] if args.branch else []) + args.run_option
 
         plain = run([args.python] + args.program, work, env)
         measured = run([args.pycov, "run", "--python", args.python, "--data-file", "pycov.cov"] + branch
@@ -91,7 +93,7 @@ def main():
         # SPEC §2: by default only files under the current directory count. (Debian's
         # coverage.py also measures some dist-packages files outside it.)
         files = sorted(p for p in set(ours.measured_files()) | set(ref.measured_files())
-                       if p.startswith(work + os.sep))
+                       if p.startswith(work + os.sep) or args.run_option)
         for path in files:
             got = set(ours.lines(path) or ())
             want = set(ref.lines(path) or ())

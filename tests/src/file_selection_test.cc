@@ -8,13 +8,31 @@ namespace {
 TEST(FileSelection, DefaultIsTheProjectMinusLibraries) {
   FileSelection s;
   s.project_roots = {"/work/app"};
-  s.excluded_dirs = {"/usr/lib/python3.11"};
+  s.library_dirs = {"/usr/lib/python3.11"};
+  s.pycov_dirs = {"/work/app/build/bootstrap"};
   EXPECT_TRUE(s.Selects("/work/app/main.py"));
   EXPECT_TRUE(s.Selects("/work/app/pkg/mod.py"));
   EXPECT_FALSE(s.Selects("/work/application.py"));  // a prefix is not a parent
   EXPECT_FALSE(s.Selects("/usr/lib/python3.11/os.py"));
   EXPECT_FALSE(s.Selects("/work/app/.venv/lib/python3.11/site-packages/six.py"));
   EXPECT_FALSE(s.Selects("relative.py"));
+  EXPECT_FALSE(s.Selects("/work/app/build/bootstrap/sitecustomize.py"));
+}
+
+TEST(FileSelection, SourceOrIncludeMayChooseLibraryCode) {
+  FileSelection s;
+  s.library_dirs = {"/usr/lib/python3.11"};
+  s.pycov_dirs = {"/opt/pycov/bootstrap"};
+  s.source_dirs = {"/usr/lib/python3.11/json"};
+  EXPECT_TRUE(s.Selects("/usr/lib/python3.11/json/decoder.py"));
+  EXPECT_FALSE(s.Selects("/opt/pycov/bootstrap/sitecustomize.py"));
+  s.source_dirs = {"/work/app"};
+  EXPECT_FALSE(s.Selects("/work/app/.venv/lib/python3.11/site-packages/six.py"));
+  s.source_dirs = {"/work/app/.venv/lib/python3.11/site-packages/six"};
+  EXPECT_TRUE(s.Selects("/work/app/.venv/lib/python3.11/site-packages/six/moves.py"));
+  s.source_dirs.clear();
+  s.include_globs = {"/usr/lib/python3.11/difflib.py"};
+  EXPECT_TRUE(s.Selects("/usr/lib/python3.11/difflib.py"));
 }
 
 TEST(FileSelection, SourceOverridesRootsAndOmitWins) {

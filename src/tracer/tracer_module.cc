@@ -76,7 +76,6 @@ struct ProcessTracer {
   Py_ssize_t code_extra_index = -1;
   HitFileWriter writer;
   FileSelection selection;
-  std::string cwd;
   std::unordered_map<std::string, FileSlot*> slots_by_code_filename;
   std::unordered_map<std::string, FileSlot*> slots_by_path;
   PyObject* original_settrace = nullptr;
@@ -100,9 +99,14 @@ void ThreadTracerDealloc(PyObject* self) {
 // ---------------------------------------------------------------------------------------
 // Files and lines
 
+// A relative co_filename (modules found through a '' entry of sys.path) is relative to the
+// directory the program is in when the file is first seen, as coverage.py takes it.
 std::string RealPath(const std::string& filename) {
   std::string absolute = filename;
-  if (absolute.empty() || absolute[0] != '/') absolute = g->cwd + "/" + filename;
+  if (absolute.empty() || absolute[0] != '/') {
+    char cwd[PATH_MAX];
+    absolute = std::string(getcwd(cwd, sizeof(cwd)) != nullptr ? cwd : "/") + "/" + filename;
+  }
   char resolved[PATH_MAX];
   if (realpath(absolute.c_str(), resolved) != nullptr) return resolved;
   return absolute;
@@ -236,7 +240,9 @@ FrameEntry* EntryFor(ThreadTracer* tt, PyFrameObject* frame, bool add_missing) {
     }
   }
   if (!add_missing) return nullptr;
-  stack.push_back({frame, SlotForCode(CodeOf(frame)), kNoLine});
+  FileSlot* slot = SlotForCode(CodeOf(frame));
+  stack.push_back({frame, slot, kNoLine});
+  if (!slot->measured && tt->chained_func == nullptr) frame->f_trace_lines = 0;
   return &stack.back();
 }
 
@@ -262,15 +268,15 @@ void OnReturn(ThreadTracer* tt, PyFrameObject* frame) {
   tt->stack->pop_back();
 }
 
-ThreadTracer* ThreadTracerFor(PyThreadState* tstate);
+ThreadTracer* ThreadTracerForThisThread();
 
-// Makes pycov's trace function the installed one for `tstate`, keeping whatever the program
+// Makes pycov's trace function the installed one for `tstate` (the current thread's), keeping whatever the program
 // installed (if anything) as the chained function. Called for a thread never seen before,
 // after sys.settrace(), and when C code replaced the trace function.
 void Adopt(PyThreadState* tstate) {
   PyObject *exc_type, *exc_value, *exc_tb;
   PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
-  ThreadTracer* tt = ThreadTracerFor(tstate);
+  ThreadTracer* tt = ThreadTracerForThisThread();
   if (tt != nullptr) {
     Py_tracefunc wanted_func = tstate->c_tracefunc;
     PyObject* wanted_obj = tstate->c_traceobj;
@@ -296,7 +302,7 @@ void Adopt(PyThreadState* tstate) {
 
 // The thread's tracer object is also kept in the thread-state dict, so it outlives a
 // program's sys.settrace() replacing it, with its frame stack intact.
-ThreadTracer* ThreadTracerFor(PyThreadState* tstate) {
+ThreadTracer* ThreadTracerForThisThread() {
   PyObject* dict = PyThreadState_GetDict();
   if (dict == nullptr) return nullptr;
   PyObject* existing = PyDict_GetItemString(dict, kThreadDictKey);
@@ -316,7 +322,6 @@ ThreadTracer* ThreadTracerFor(PyThreadState* tstate) {
     PyErr_Clear();
     return nullptr;
   }
-  (void)tstate;
   return tt;
 }
 
@@ -472,8 +477,6 @@ PyObject* Start(PyObject*, PyObject* args) {
     }
   }
 
-  char cwd[PATH_MAX];
-  g->cwd = getcwd(cwd, sizeof(cwd)) != nullptr ? cwd : "/";
   g->code_extra_index = _PyEval_RequestCodeExtraIndex(nullptr);
   if (g->code_extra_index < 0) {
     PyErr_SetString(PyExc_RuntimeError, "no code-object extra slot left");

@@ -1,0 +1,6 @@
+def first():
+    return "first"
+
+
+def later():
+    return "later"

@@ -35,7 +35,6 @@ class HitFileWriter {
   /// same records (so every pointer handed out stays valid) but all hits cleared.
   bool SwitchToForkedChild();
 
-  bool is_open() const { return header_ != nullptr; }
   /// True once any record or arc had to be dropped; the file header says so too.
   bool lost_data() const { return lost_data_; }
   const char* path() const { return path_; }

@@ -18,9 +18,6 @@ struct ProgramExit {
   int exit_code = 0;  // valid when signal == 0
   int signal = 0;     // the signal that killed the program, or 0
   int orphans_left = 0;  // descendants still running when the grace period ended
-
-  /// The shell's view: the exit code, or 128+N for death by signal N.
-  int ShellStatus() const { return signal != 0 ? 128 + signal : exit_code; }
 };
 
 /// Runs the program with inherited stdin/stdout/stderr. pycov becomes a child subreaper so

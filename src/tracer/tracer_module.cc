@@ -502,14 +502,8 @@ PyObject* Start(PyObject*, PyObject* args) {
   Py_RETURN_NONE;
 }
 
-PyObject* HitFilePath(PyObject*, PyObject*) {
-  if (g == nullptr || !g->started) Py_RETURN_NONE;
-  return PyUnicode_FromString(g->writer.path());
-}
-
 PyMethodDef kMethods[] = {
     {"start", Start, METH_VARARGS, "start(run_dir, library_dirs, pycov_dirs, argv): start recording this process."},
-    {"hit_file", HitFilePath, METH_NOARGS, "Path of this process's hit file, or None."},
     {nullptr, nullptr, 0, nullptr},
 };
 

@@ -2,7 +2,11 @@
 
 It starts the tracer, hides itself from sys.path so the program sees the path it would see
 unmeasured, then runs the sitecustomize module that this one shadows, if there is one.
+Any interpreter that inherits the environment imports this file, so it stays valid syntax
+for old Pythons and starts the tracer only on the version it was built for.
 """
+
+TRACER_PYTHON = (3, 11)
 
 
 def _pycov_bootstrap():
@@ -11,6 +15,10 @@ def _pycov_bootstrap():
 
     here = os.path.dirname(os.path.abspath(__file__))
     run_dir = os.environ.get("PYCOV_RUN_DIR")
+    if run_dir and tuple(sys.version_info[:2]) != TRACER_PYTHON:
+        sys.stderr.write("pycov: warning: pid %d is not measured: Python %d.%d (pycov's tracer is built for %d.%d)\n"
+                         % ((os.getpid(),) + tuple(sys.version_info[:2]) + TRACER_PYTHON))
+        run_dir = None
     if run_dir:
         try:
             import _pycov_tracer
@@ -18,9 +26,11 @@ def _pycov_bootstrap():
             stdlib = os.path.dirname(os.__file__)
             _pycov_tracer.start(run_dir, [stdlib], [here], list(sys.argv))
         except Exception as error:  # the program must run even if measurement cannot
-            print(f"pycov: warning: pid {os.getpid()} is not measured: {error}", file=sys.stderr)
+            sys.stderr.write("pycov: warning: pid %d is not measured: %s\n" % (os.getpid(), error))
 
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]
+    if sys.version_info[0] < 3:
+        return
 
     # The import system's own frozen modules, already loaded: importlib.util would cost
     # several milliseconds of imports in every process.

@@ -123,6 +123,19 @@ class BadInput(CliTest):
         self.assertRegex(report.stdout, r"interrupt\.py\s+4\s+1\s+75%\s+4")
 
 
+    def test_sigterm_to_pycov_reaches_the_program_and_data_is_kept(self):
+        # 'ready' and the sleep share a line, so that line is recorded before the test sees 'ready'.
+        self.write("sleeper.py", "import time\nprint('ready', flush=True) or time.sleep(60)\nprint('never')\n")
+        process = subprocess.Popen([PYCOV, "run", "--python", PYTHON, "sleeper.py"], cwd=self.dir,
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.assertEqual(process.stdout.readline(), "ready\n")
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+        self.assertEqual(process.returncode, -signal.SIGTERM, stderr)
+        report = self.pycov("report", "-m")
+        self.assertRegex(report.stdout, r"sleeper\.py\s+3\s+1\s+67%\s+3")
+
+
 class ProjectDefaults(CliTest):
     def test_tool_pycov_sets_defaults(self):
         self.write("pyproject.toml", "[tool.pycov]\nbranch = true\ndata_file = 'measured.db'\n")

@@ -1,0 +1,70 @@
+#include "combine.h"
+
+#include <gtest/gtest.h>
+
+#include "hit_file_format.h"
+#include "hit_file_writer.h"
+#include "test_dir.h"
+
+namespace pycov {
+namespace {
+
+using pycov::testing::TestDir;
+
+void RecordLines(hitfile::HitFileWriter& writer, const std::string& path, std::initializer_list<int> lines) {
+  int32_t file = writer.AddFile(path);
+  ASSERT_GE(file, 0);
+  uint8_t* bits = writer.AllocateLines(uint32_t(file), 64);
+  ASSERT_NE(bits, nullptr);
+  for (int line : lines) bits[line >> 3] |= uint8_t(1u << (line & 7));
+}
+
+TEST(Combine, UnionsEveryProcessOfTheRun) {
+  TestDir dir;
+  hitfile::HitFileWriter first, second;
+  ASSERT_TRUE(first.Open(dir.path(), 0, std::string("a.py\0", 5)));
+  ASSERT_TRUE(second.Open(dir.path(), 0, std::string("b.py\0", 5)));
+  RecordLines(first, "/p/shared.py", {1, 2});
+  RecordLines(first, "/p/only_first.py", {5});
+  RecordLines(second, "/p/shared.py", {2, 9});
+
+  auto run = CombineHitFiles(dir.path(), false);
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  EXPECT_TRUE(run->warnings.empty());
+  ASSERT_EQ(run->processes.size(), 2u);
+  EXPECT_EQ(run->data.files.at("/p/shared.py").lines, (std::set<int32_t>{1, 2, 9}));
+  EXPECT_EQ(run->data.files.at("/p/only_first.py").lines, (std::set<int32_t>{5}));
+}
+
+TEST(Combine, ADamagedHitFileIsAWarningNotALoss) {
+  TestDir dir;
+  hitfile::HitFileWriter good;
+  ASSERT_TRUE(good.Open(dir.path(), 0, ""));
+  RecordLines(good, "/p/kept.py", {3});
+  dir.Write("999-1.hits", std::string(5000, '\0'));
+
+  auto run = CombineHitFiles(dir.path(), false);
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  ASSERT_EQ(run->warnings.size(), 1u);
+  EXPECT_NE(run->warnings[0].find("999-1.hits"), std::string::npos);
+  EXPECT_EQ(run->data.files.at("/p/kept.py").lines, (std::set<int32_t>{3}));
+}
+
+TEST(Combine, FilesWithNoHitsAreLeftOut) {
+  TestDir dir;
+  hitfile::HitFileWriter writer;
+  ASSERT_TRUE(writer.Open(dir.path(), 0, ""));
+  ASSERT_GE(writer.AddFile("/p/imported_but_never_run.py"), 0);
+  auto run = CombineHitFiles(dir.path(), false);
+  ASSERT_TRUE(run.ok());
+  EXPECT_TRUE(run->data.files.empty());
+}
+
+TEST(Combine, MissingRunDirectoryIsAnError) {
+  auto run = CombineHitFiles("/nonexistent/pycov-run", false);
+  ASSERT_FALSE(run.ok());
+  EXPECT_NE(run.error().message.find("/nonexistent/pycov-run"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace pycov

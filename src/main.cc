@@ -26,8 +26,10 @@ constexpr const char* kUsage =
     "  pycov report [--show-missing] [--format text|json] [--data-file PATH] [-o PATH]\n"
     "  pycov --version | --help\n"
     "\n"
-    "exit status: `run` exits with the program's status (128+N for death by signal N);\n"
-    "3 when pycov itself failed, 4 for a usage or configuration error.\n";
+    "exit status: `run` exits with the program's status (or dies of the program's signal);\n"
+    "`report` exits 1 when a measured file could not be reported. Both exit 3 when pycov\n"
+    "itself failed and 4 for a usage or configuration error.\n"
+    "defaults: [tool.pycov] in ./pyproject.toml (branch, source, include, omit, data_file, python).\n";
 
 int ReportCommand(std::vector<std::string> args) {
   CLI::App app{"Report the coverage in a data file written by pycov run (or coverage.py).", "pycov report"};

@@ -136,6 +136,24 @@ class BadInput(CliTest):
         self.assertRegex(report.stdout, r"sleeper\.py\s+3\s+1\s+67%\s+3")
 
 
+    def test_full_disk_never_breaks_the_program(self):
+        # Hit files go to $TMPDIR: a 96 KiB tmpfs in a private mount namespace fills up.
+        source = "\n".join(f"x{i} = {i}" for i in range(20000)) + "\nprint('big module ran')\n"
+        self.write("big.py", source)
+        self.write("app.py", "import big\nprint('done')\n")
+        small = os.path.join(self.dir, "small")
+        os.mkdir(small)
+        script = (f"mount -t tmpfs -o size=96k tmpfs {small} || exit 77\n"
+                  f"TMPDIR={small} exec {PYCOV} run --python {PYTHON} --branch app.py\n")
+        result = subprocess.run(["unshare", "--mount", "sh", "-c", script], cwd=self.dir,
+                                capture_output=True, text=True, timeout=120)
+        if result.returncode == 77:
+            self.skipTest("cannot mount a tmpfs here: " + result.stderr.strip())
+        self.assertEqual((result.returncode, result.stdout), (0, "big module ran\ndone\n"), result.stderr)
+        self.assertIn("could not record every line", result.stderr)
+        self.assertEqual(self.pycov("report").returncode, 0)
+
+
 class ProjectDefaults(CliTest):
     def test_tool_pycov_sets_defaults(self):
         self.write("pyproject.toml", "[tool.pycov]\nbranch = true\ndata_file = 'measured.db'\n")

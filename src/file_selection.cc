@@ -2,7 +2,6 @@
 
 #include <fnmatch.h>
 
-#include <sstream>
 
 namespace pycov {
 namespace {
@@ -58,38 +57,6 @@ bool FileSelection::Selects(const std::string& path) const {
 std::string AbsoluteGlob(const std::string& glob, const std::string& cwd) {
   if (glob.empty() || glob[0] == '*' || glob[0] == '/') return glob;
   return cwd + "/" + glob;
-}
-
-std::string FileSelection::Serialize() const {
-  std::ostringstream out;
-  auto emit = [&](const char* key, const std::vector<std::string>& values) {
-    for (const auto& v : values) out << key << '=' << v << '\n';
-  };
-  emit("source", source_dirs);
-  emit("include", include_globs);
-  emit("omit", omit_globs);
-  emit("root", project_roots);
-  emit("library_dir", library_dirs);
-  emit("pycov_dir", pycov_dirs);
-  return out.str();
-}
-
-FileSelection FileSelection::Parse(const std::string& text) {
-  FileSelection selection;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    auto eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    std::string key = line.substr(0, eq), value = line.substr(eq + 1);
-    if (key == "source") selection.source_dirs.push_back(value);
-    else if (key == "include") selection.include_globs.push_back(value);
-    else if (key == "omit") selection.omit_globs.push_back(value);
-    else if (key == "root") selection.project_roots.push_back(value);
-    else if (key == "library_dir") selection.library_dirs.push_back(value);
-    else if (key == "pycov_dir") selection.pycov_dirs.push_back(value);
-  }
-  return selection;
 }
 
 }  // namespace pycov

@@ -19,10 +19,6 @@ struct FileSelection {
 
   /// True if the file at `absolute_path` (already made absolute and real) is measured.
   bool Selects(const std::string& absolute_path) const;
-
-  /// Serialises to `key=value` lines, and back; unknown keys are ignored.
-  std::string Serialize() const;
-  static FileSelection Parse(const std::string& text);
 };
 
 /// Makes a glob absolute against `cwd` unless it starts with a wildcard, as coverage.py does.

@@ -113,7 +113,6 @@ bool HitFileWriter::Grow(uint64_t needed_bytes) {
 }
 
 void HitFileWriter::MarkLost() {
-  lost_data_ = true;
   if (header_ != nullptr) header_->flags |= kFlagLostData;
 }
 
@@ -227,7 +226,6 @@ bool HitFileWriter::SwitchToForkedChild() {
     // memory to write into and record nothing more.
     mmap(base_, mapped_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     header_ = nullptr;
-    lost_data_ = true;
     return false;
   }
   for (uint64_t at = kHeaderSize; at < committed_;) {
@@ -246,7 +244,6 @@ bool HitFileWriter::SwitchToForkedChild() {
   header_->flags = (header_->flags | kFlagForkedChild) & ~uint32_t(kFlagLostData);
   header_->fork_depth += 1;
   header_->parent_hit_pid = parent_pid;
-  lost_data_ = false;
   return true;
 }
 

@@ -35,8 +35,6 @@ class HitFileWriter {
   /// same records (so every pointer handed out stays valid) but all hits cleared.
   bool SwitchToForkedChild();
 
-  /// True once any record or arc had to be dropped; the file header says so too.
-  bool lost_data() const { return lost_data_; }
   const char* path() const { return path_; }
 
  private:
@@ -45,7 +43,7 @@ class HitFileWriter {
   bool Grow(uint64_t needed_bytes);
   bool CreateFile(int* fd_out);
   bool GrowArcTable();
-  void MarkLost();
+  void MarkLost();  // flags the header: some hits could not be recorded
 
   static constexpr size_t kReservedAddressSpace = size_t(4) << 30;
   static constexpr uint64_t kGrowthStep = 64 * 1024;
@@ -60,7 +58,6 @@ class HitFileWriter {
   uint64_t* arc_slots_ = nullptr;
   uint32_t arc_capacity_ = 0;
   uint32_t arc_count_ = 0;
-  bool lost_data_ = false;
 };
 
 }  // namespace pycov::hitfile

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -18,6 +19,7 @@
 #include "coverage_data.h"
 #include "exit_codes.h"
 #include "file_selection.h"
+#include "run_config.h"
 #include "program_launch.h"
 
 extern char** environ;
@@ -185,12 +187,9 @@ RunOptions RunDefaultsFrom(const ProjectConfig& config) {
 Result<RunOptions> ParseRunArguments(const std::vector<std::string>& args, RunOptions defaults) {
   RunOptions options = std::move(defaults);
   // A list given on the command line replaces the configured one instead of adding to it.
-  std::vector<std::string>* replaced[3] = {nullptr, nullptr, nullptr};
-  auto add_to = [&](std::vector<std::string>& list, int slot, const std::string& value) {
-    if (replaced[slot] == nullptr) {
-      list.clear();
-      replaced[slot] = &list;
-    }
+  std::set<const std::vector<std::string>*> given;
+  auto add_to = [&](std::vector<std::string>& list, const std::string& value) {
+    if (given.insert(&list).second) list.clear();
     for (auto& v : SplitCommas(value)) list.push_back(v);
   };
   auto take_program = [&](size_t at) -> Status {
@@ -239,9 +238,9 @@ Result<RunOptions> ParseRunArguments(const std::vector<std::string>& args, RunOp
         if (i + 1 >= args.size()) return Error{name + " needs a value"};
         value = args[++i];
       }
-      if (name == "--source") add_to(options.source_dirs, 0, value);
-      else if (name == "--include") add_to(options.include_globs, 1, value);
-      else if (name == "--omit") add_to(options.omit_globs, 2, value);
+      if (name == "--source") add_to(options.source_dirs, value);
+      else if (name == "--include") add_to(options.include_globs, value);
+      else if (name == "--omit") add_to(options.omit_globs, value);
       else if (name == "--data-file") options.data_file = value;
       else if (name == "--python") options.python = value;
       continue;
@@ -278,7 +277,9 @@ int RunCommand(const RunOptions& options) {
     return kExitUsage;
   }
 
-  FileSelection selection;
+  RunConfig config;
+  config.branch = options.branch;
+  FileSelection& selection = config.selection;
   for (const auto& dir : options.source_dirs) {
     std::string real = RealPathOr(dir, "");
     if (real.empty() || !fs::is_directory(real)) {
@@ -324,9 +325,9 @@ int RunCommand(const RunOptions& options) {
   }
   run_dir.path = pattern;
   {
-    std::ofstream config(run_dir.path + "/config");
-    config << "branch=" << (options.branch ? 1 : 0) << "\n" << selection.Serialize();
-    if (!config) {
+    std::ofstream config_file(run_dir.path + "/config");
+    config_file << config.Serialize();
+    if (!config_file) {
       PrintError("cannot write " + run_dir.path + "/config");
       return kExitPycovFailed;
     }

@@ -9,9 +9,9 @@
 namespace pycov {
 namespace {
 
-// Token types of Python 3.11's token module.
 constexpr int32_t kNoFirstLine = -1;  // no token of the current statement seen yet
 
+// Token types of Python 3.11's token module.
 enum TokenType : long { kName = 1, kString = 3, kNewline = 4, kIndent = 5, kDedent = 6, kOp = 54, kComment = 61 };
 
 bool IsBlank(const std::string& text) {

@@ -35,12 +35,13 @@
 #include <unordered_map>
 #include <vector>
 
-#include "file_selection.h"
+#include "run_config.h"
 #include "hit_file_writer.h"
 
 namespace {
 
 using pycov::FileSelection;
+using pycov::RunConfig;
 using pycov::hitfile::HitFileWriter;
 
 constexpr int32_t kNoLine = INT32_MIN;
@@ -257,9 +258,9 @@ void OnReturn(ThreadTracer* tt, PyFrameObject* frame) {
 
 ThreadTracer* ThreadTracerForThisThread();
 
-// Makes pycov's trace function the installed one for `tstate` (the current thread's), keeping whatever the program
-// installed (if anything) as the chained function. Called for a thread never seen before,
-// after sys.settrace(), and when C code replaced the trace function.
+// Makes pycov's trace function the installed one for `tstate` (the current thread's),
+// keeping whatever the program installed, if anything, as the chained function. Called for a
+// thread never seen before, after sys.settrace(), and when C code replaced the trace function.
 void Adopt(PyThreadState* tstate) {
   PyObject *exc_type, *exc_value, *exc_tb;
   PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
@@ -406,13 +407,6 @@ bool WrapSysTraceFunctions() {
   return ok;
 }
 
-bool HasLine(const std::string& text, const std::string& line) {
-  std::istringstream lines(text);
-  for (std::string each; std::getline(lines, each);)
-    if (each == line) return true;
-  return false;
-}
-
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path);
   std::stringstream text;
@@ -447,8 +441,9 @@ PyObject* Start(PyObject*, PyObject* args) {
     return nullptr;
   }
   g = new ProcessTracer();
-  g->selection = FileSelection::Parse(config_text);
-  g->branch = HasLine(config_text, "branch=1");
+  RunConfig config = RunConfig::Parse(config_text);
+  g->selection = std::move(config.selection);
+  g->branch = config.branch;
   if (!AppendStrings(library_dirs, g->selection.library_dirs) || !AppendStrings(pycov_dirs, g->selection.pycov_dirs))
     return nullptr;
 

@@ -53,18 +53,5 @@ TEST(FileSelection, IncludeGlobsMatchAcrossDirectories) {
   EXPECT_FALSE(s.Selects("/work/app/tests/x.py"));
 }
 
-TEST(FileSelection, SerializesAndParsesBack) {
-  FileSelection s;
-  s.source_dirs = {"/a"};
-  s.include_globs = {"*/x*"};
-  s.omit_globs = {"/b/*"};
-  s.project_roots = {"/c"};
-  FileSelection back = FileSelection::Parse("branch=1\n" + s.Serialize());
-  EXPECT_EQ(back.source_dirs, s.source_dirs);
-  EXPECT_EQ(back.include_globs, s.include_globs);
-  EXPECT_EQ(back.omit_globs, s.omit_globs);
-  EXPECT_EQ(back.project_roots, s.project_roots);
-}
-
 }  // namespace
 }  // namespace pycov

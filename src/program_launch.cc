@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 namespace pycov {
 namespace {
@@ -58,8 +59,8 @@ class WaitingSignals {
 };
 
 // Children of pycov still running (orphans re-parented to it included), from /proc.
-int CountChildren() {
-  int count = 0;
+std::vector<pid_t> LiveChildren() {
+  std::vector<pid_t> children;
   const std::string self = std::to_string(getpid());
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
@@ -72,9 +73,31 @@ int CountChildren() {
     std::istringstream rest(line.substr(close + 1));
     std::string state, ppid;
     rest >> state >> ppid;
-    if (ppid == self) ++count;
+    if (ppid == self && state != "Z") children.push_back(pid_t(std::stol(entry.path().filename().string())));
   }
-  return count;
+  return children;
+}
+
+// Waits for `pid`; with a deadline, kills it and pycov's other children when it passes.
+bool WaitWithDeadline(pid_t pid, int* status, double timeout_seconds) {
+  if (timeout_seconds <= 0) {
+    while (waitpid(pid, status, 0) < 0)
+      if (errno != EINTR) return false;
+    return true;
+  }
+  const double deadline = MonotonicSeconds() + timeout_seconds;
+  bool killed = false;
+  while (true) {
+    pid_t reaped = waitpid(pid, status, WNOHANG);
+    if (reaped == pid) return !killed;
+    if (reaped < 0 && errno != EINTR) return !killed;
+    if (!killed && MonotonicSeconds() >= deadline) {
+      kill(pid, SIGKILL);
+      for (pid_t child : LiveChildren()) kill(child, SIGKILL);
+      killed = true;
+    }
+    usleep(10000);
+  }
 }
 
 }  // namespace
@@ -117,9 +140,7 @@ Result<ProgramExit> RunProgram(const LaunchSpec& spec) {
 
   ProgramExit result;
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) return Error{std::string("waitpid: ") + std::strerror(errno)};
-  }
+  result.timed_out = !WaitWithDeadline(pid, &status, spec.timeout_seconds);
   g_program_pid = 0;
   if (got == sizeof(exec_errno))
     return Error{"cannot run " + spec.argv[0] + ": " + std::strerror(exec_errno)};
@@ -132,8 +153,13 @@ Result<ProgramExit> RunProgram(const LaunchSpec& spec) {
     pid_t reaped = waitpid(-1, &status, WNOHANG);
     if (reaped < 0 && errno == ECHILD) break;
     if (reaped > 0) continue;
-    if (MonotonicSeconds() >= deadline) {
-      result.orphans_left = CountChildren();
+    if (MonotonicSeconds() >= deadline || result.timed_out) {
+      std::vector<pid_t> left = LiveChildren();
+      if (!result.timed_out) result.orphans_left = int(left.size());
+      for (pid_t child : left) kill(child, SIGKILL);
+      // Reap what was killed, so that nothing outlives pycov.
+      while (waitpid(-1, &status, 0) > 0 || errno == EINTR) {
+      }
       break;
     }
     usleep(10000);

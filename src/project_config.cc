@@ -60,9 +60,23 @@ Result<ProjectConfig> ReadProjectConfig(const std::string& path) {
       auto text = String(path, key, node);
       if (!text) return text.error();
       (key == "data_file" ? config.data_file : config.python) = text.value();
+    } else if (key == "sandbox") {
+      auto text = String(path, key, node);
+      if (!text) return text.error();
+      if (*text != "observe" && *text != "strict" && *text != "off")
+        return Error{Where(path, node) + ": [tool.pycov] sandbox must be \"observe\", \"strict\" or \"off\""};
+      config.sandbox = *text;
+    } else if (key == "timeout" || key == "orphan_grace") {
+      // TOML keeps integers and floats apart; either is a number of seconds here.
+      std::optional<double> seconds = node.is_integer() ? std::optional<double>(double(*node.value<int64_t>()))
+                                                          : node.value<double>();
+      if (!seconds || *seconds < 0)
+        return Error{Where(path, node) + ": [tool.pycov] " + key + " must be a number of seconds, 0 or more"};
+      (key == "timeout" ? config.timeout : config.orphan_grace) = *seconds;
     } else {
       return Error{Where(path, node) + ": unknown setting '" + key +
-                   "' in [tool.pycov] (known: branch, data_file, include, omit, python, source)"};
+                   "' in [tool.pycov] (known: branch, data_file, include, omit, orphan_grace, python, sandbox, "
+                   "source, timeout)"};
     }
   }
   return config;

@@ -17,6 +17,9 @@ struct ProjectConfig {
   std::optional<std::vector<std::string>> omit;
   std::optional<std::string> data_file;
   std::optional<std::string> python;
+  std::optional<std::string> sandbox;        // "observe", "strict" or "off"
+  std::optional<double> timeout;             // seconds
+  std::optional<double> orphan_grace;        // seconds
 };
 
 /// Reads `[tool.pycov]` from the pyproject.toml at `path`. A missing file, or one without the

@@ -11,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -21,6 +22,8 @@
 #include "file_selection.h"
 #include "run_config.h"
 #include "program_launch.h"
+#include "python_bootstrap.h"
+#include "sandbox/observation_log.h"
 
 extern char** environ;
 
@@ -53,6 +56,13 @@ std::vector<std::string> SplitCommas(const std::string& value) {
     at = comma + 1;
   }
   return parts;
+}
+
+std::optional<double> ParseSeconds(const std::string& text) {
+  char* end = nullptr;
+  double value = std::strtod(text.c_str(), &end);
+  if (text.empty() || end == nullptr || *end != '\0' || !(value >= 0) || value > 1e9) return std::nullopt;
+  return value;
 }
 
 // Finds an executable `name` on PATH, as execvp would.
@@ -118,7 +128,7 @@ bool ModuleExists(const std::string& python, const std::string& module, const st
                                    "import importlib.util, sys\n"
                                    "sys.exit(0 if importlib.util.find_spec(sys.argv[1]) else 1)",
                                    top};
-  LaunchSpec probe{argv, environment, 0.0};
+  LaunchSpec probe{argv, environment, 0.0, 0.0};
   auto exit = RunProgram(probe);
   return exit.ok() && exit->signal == 0 && exit->exit_code == 0;
 }
@@ -155,6 +165,18 @@ struct RunDirectory {
   }
 };
 
+// Each policy violation in one line, from the supervisor's log.
+void ReportViolations(const std::string& log_path, sandbox::Mode mode) {
+  auto log = sandbox::ReadObservationLog(log_path);
+  if (!log) {
+    PrintWarning(log.error().message);
+    return;
+  }
+  for (const auto& v : log->violations)
+    PrintWarning(fmt::format("sandbox {}: pid {}: {} ({}): {}: {}", sandbox::ModeName(mode), v.tid, v.what, v.syscall,
+                             v.action, v.detail));
+}
+
 }  // namespace
 
 std::string RunUsage() {
@@ -170,6 +192,15 @@ std::string RunUsage() {
          "  --omit GLOB          never measure files matching GLOB\n"
          "  --data-file PATH     where to write the data (default: .coverage)\n"
          "  --python PATH        interpreter (default: the active virtualenv's, else python3 on PATH)\n"
+         "  --sandbox MODE       observe (default): follow every process and thread with ptrace;\n"
+         "                       strict: also confine the program (loopback-only network, rlimits,\n"
+         "                       no ptrace/bpf/mount/modules/namespaces); off: no supervisor\n"
+         "  --timeout SECONDS    kill the whole process tree after SECONDS (exit status 3)\n"
+         "  --orphan-grace SECONDS\n"
+         "                       how long processes may outlive the program before they are\n"
+         "                       killed (default 2)\n"
+         "  --observation-log PATH\n"
+         "                       keep the supervisor's log of processes, execs and exits (JSON lines)\n"
          "  -h, --help           show this help\n";
 }
 
@@ -181,6 +212,9 @@ RunOptions RunDefaultsFrom(const ProjectConfig& config) {
   if (config.omit) options.omit_globs = *config.omit;
   if (config.data_file) options.data_file = *config.data_file;
   if (config.python) options.python = *config.python;
+  if (config.sandbox) options.sandbox = *sandbox::ParseMode(*config.sandbox);
+  if (config.timeout) options.timeout_seconds = *config.timeout;
+  if (config.orphan_grace) options.orphan_grace_seconds = *config.orphan_grace;
   return options;
 }
 
@@ -230,7 +264,9 @@ Result<RunOptions> ParseRunArguments(const std::vector<std::string>& args, RunOp
         value = arg.substr(eq + 1);
         has_value = true;
       }
-      static const char* kValued[] = {"--source", "--include", "--omit", "--data-file", "--python"};
+      static const char* kValued[] = {"--source",  "--include", "--omit",         "--data-file",
+                                      "--python",  "--sandbox", "--timeout",      "--orphan-grace",
+                                      "--observation-log"};
       bool valued = false;
       for (const char* v : kValued) valued = valued || name == v;
       if (!valued) return Error{"unknown option " + arg + " (see pycov run --help)"};
@@ -243,6 +279,17 @@ Result<RunOptions> ParseRunArguments(const std::vector<std::string>& args, RunOp
       else if (name == "--omit") add_to(options.omit_globs, value);
       else if (name == "--data-file") options.data_file = value;
       else if (name == "--python") options.python = value;
+      else if (name == "--observation-log") options.observation_log = value;
+      else if (name == "--sandbox") {
+        auto mode = sandbox::ParseMode(value);
+        if (!mode) return Error{"--sandbox " + value + ": expected observe, strict or off"};
+        options.sandbox = *mode;
+        options.sandbox_given = true;
+      } else {
+        auto seconds = ParseSeconds(value);
+        if (!seconds) return Error{name + " " + value + ": expected a number of seconds"};
+        (name == "--timeout" ? options.timeout_seconds : options.orphan_grace_seconds) = *seconds;
+      }
       continue;
     }
     if (auto s = take_program(i); !s) return s.error();
@@ -333,26 +380,62 @@ int RunCommand(const RunOptions& options) {
     }
   }
 
-  bool had_pythonpath = false;
-  for (auto& variable : environment) {
-    if (variable.rfind("PYTHONPATH=", 0) == 0) {
-      std::string old = variable.substr(11);
-      variable = "PYTHONPATH=" + bootstrap.value() + (old.empty() ? "" : ":" + old);
-      had_pythonpath = true;
+  const Bootstrap bootstrap_environment{bootstrap.value(), run_dir.path};
+  environment = WithBootstrap(std::move(environment), bootstrap_environment);
+
+  sandbox::Mode mode = options.sandbox;
+  if (mode != sandbox::Mode::kOff) {
+    if (auto permitted = sandbox::CheckSupervisionPermitted(); !permitted) {
+      if (options.sandbox_given) {
+        PrintError(fmt::format("--sandbox {}: {}", sandbox::ModeName(mode), permitted.error().message));
+        return kExitPycovFailed;
+      }
+      PrintWarning(permitted.error().message +
+                   "; running with --sandbox off: Python processes started with a scrubbed environment are not "
+                   "measured, and exits are not observed");
+      mode = sandbox::Mode::kOff;
     }
   }
-  if (!had_pythonpath) environment.push_back("PYTHONPATH=" + bootstrap.value());
-  environment.push_back("PYCOV_RUN_DIR=" + run_dir.path);
 
-  auto exit = RunProgram({argv, environment, 2.0});
-  if (!exit) {
-    PrintError(exit.error().message);
-    return kExitPycovFailed;
+  ProgramExit exit;
+  bool timed_out = false;
+  if (mode == sandbox::Mode::kOff) {
+    auto unsupervised = RunProgram({argv, environment, options.orphan_grace_seconds, options.timeout_seconds});
+    if (!unsupervised) {
+      PrintError(unsupervised.error().message);
+      return kExitPycovFailed;
+    }
+    exit = *unsupervised;
+    timed_out = exit.timed_out;
+  } else {
+    const std::string log_path = options.observation_log.empty()
+                                     ? run_dir.path + "/observation.jsonl"
+                                     : fs::absolute(options.observation_log).lexically_normal().string();
+    sandbox::Policy policy;
+    policy.mode = mode;
+    policy.timeout_seconds = options.timeout_seconds;
+    policy.orphan_grace_seconds = options.orphan_grace_seconds;
+    auto supervised = sandbox::Supervise(
+        {argv, environment}, policy,
+        [&](const sandbox::ExecRequest& request) { return DecideExec(request, bootstrap_environment); }, log_path);
+    if (!supervised) {
+      PrintError(supervised.error().message);
+      return kExitPycovFailed;
+    }
+    exit.exit_code = supervised->exit_code;
+    exit.signal = supervised->signal;
+    exit.orphans_left = supervised->survivors_killed;
+    timed_out = supervised->timed_out;
+    if (supervised->violations > 0) ReportViolations(log_path, mode);
   }
-  if (exit->orphans_left > 0)
-    PrintWarning(fmt::format("{} process(es) started by the program were still running {:.0f} s after it ended; "
-                             "lines they run from now on are not measured",
-                             exit->orphans_left, 2.0));
+  if (exit.orphans_left > 0)
+    PrintWarning(fmt::format("{} process(es) started by the program were still running {:g} s after it ended "
+                             "and were killed (--orphan-grace)",
+                             exit.orphans_left, options.orphan_grace_seconds));
+  if (timed_out)
+    PrintError(fmt::format("the program ran past --timeout {:g} s: its whole process tree was killed; "
+                           "the lines it ran until then are in the data file",
+                           options.timeout_seconds));
 
   auto combined = CombineHitFiles(run_dir.path, options.branch);
   if (!combined) {
@@ -370,7 +453,8 @@ int RunCommand(const RunOptions& options) {
     return kExitPycovFailed;
   }
   run_dir.Remove();
-  ExitLikeProgram(exit.value());
+  if (timed_out) return kExitPycovFailed;
+  ExitLikeProgram(exit);
 }
 
 }  // namespace pycov

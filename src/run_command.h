@@ -6,6 +6,7 @@
 
 #include "project_config.h"
 #include "result.h"
+#include "sandbox/supervisor.h"
 
 namespace pycov {
 
@@ -19,6 +20,11 @@ struct RunOptions {
   std::string module;        // -m MODULE
   std::string script;        // SCRIPT
   std::vector<std::string> program_args;
+  sandbox::Mode sandbox = sandbox::Mode::kObserve;
+  bool sandbox_given = false;     // asked for explicitly: no quiet fallback to off
+  double timeout_seconds = 0;     // 0: none
+  double orphan_grace_seconds = 2.0;
+  std::string observation_log;    // keep the supervisor's log here (default: not kept)
   bool help = false;
 };
 

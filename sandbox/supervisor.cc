@@ -1,0 +1,865 @@
+// The supervisor's ptrace loop. Every pitfall of ptrace is handled here, each commented with the
+// kernel behaviour it works around (see man 2 ptrace, "execve(2) under ptrace" and "Group-stop").
+#include "supervisor.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <sys/user.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "observation_log_writer.h"
+#include "syscall_filter.h"
+#include "tracee_memory.h"
+
+#if !defined(__x86_64__)
+#error "the supervisor reads system call arguments from x86-64 registers; other architectures are not supported yet"
+#endif
+
+namespace pycov::sandbox {
+
+std::optional<Mode> ParseMode(std::string_view name) {
+  if (name == "observe") return Mode::kObserve;
+  if (name == "strict") return Mode::kStrict;
+  if (name == "off") return Mode::kOff;
+  return std::nullopt;
+}
+
+const char* ModeName(Mode mode) {
+  switch (mode) {
+    case Mode::kObserve: return "observe";
+    case Mode::kStrict: return "strict";
+    case Mode::kOff: return "off";
+  }
+  return "?";
+}
+
+namespace {
+
+constexpr long kPtraceOptions = PTRACE_O_EXITKILL |    // if the supervisor dies, so does the tree
+                                PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
+                                PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC;
+
+// Whether the system call a task is stopped in came through the i386 ABI (int 0x80, or a
+// 32-bit program): its numbers and argument registers differ. The code segment does not tell,
+// since a 64-bit task can use int 0x80; the kernel's own record of the call does.
+bool InI386Call(pid_t tid) {
+  __ptrace_syscall_info info{};
+  if (ptrace(PTRACE_GET_SYSCALL_INFO, tid, reinterpret_cast<void*>(sizeof(info)), &info) <= 0) return false;
+  return info.arch == AUDIT_ARCH_I386;
+}
+
+double MonotonicSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
+}
+
+std::string ReadLink(const std::string& path) {
+  std::error_code ec;
+  auto target = std::filesystem::read_symlink(path, ec);
+  return ec ? std::string() : target.string();
+}
+
+// A capability in this process's effective set, from /proc/self/status (no libcap needed).
+bool HasEffectiveCapability(int capability) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("CapEff:", 0) == 0) {
+      unsigned long long mask = std::stoull(line.substr(7), nullptr, 16);
+      return (mask >> capability) & 1;
+    }
+  }
+  return false;
+}
+
+constexpr int kCapSysAdmin = 21;
+
+pid_t TgidOf(pid_t tid) {
+  std::ifstream status("/proc/" + std::to_string(tid) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("Tgid:", 0) == 0) return pid_t(std::stol(line.substr(5)));
+  return tid;
+}
+
+// Children of this process (orphans re-parented to the subreaper included), from /proc.
+std::vector<pid_t> ChildrenOfSelf() {
+  std::vector<pid_t> children;
+  const std::string self = std::to_string(getpid());
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    if (!stat || !std::getline(stat, line)) continue;
+    // pid (comm) state ppid: comm may hold spaces and parentheses, so parse after the last ')'.
+    size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 1));
+    std::string state, ppid;
+    rest >> state >> ppid;
+    if (ppid == self && state != "Z") children.push_back(pid_t(std::stol(entry.path().filename().string())));
+  }
+  return children;
+}
+
+// While the supervisor waits, it takes SIGCHLD, SIGTERM and SIGHUP synchronously
+// (sigtimedwait) and ignores Ctrl-C and Ctrl-\, which reach the program through its process
+// group. Everything is restored when the run ends, and the program starts with what the
+// caller had.
+class SupervisorSignals {
+ public:
+  SupervisorSignals() {
+    sigset_t waited;
+    sigemptyset(&waited);
+    for (int s : {SIGCHLD, SIGTERM, SIGHUP}) sigaddset(&waited, s);
+    sigprocmask(SIG_BLOCK, &waited, &saved_mask_);
+    struct sigaction ignore {};
+    ignore.sa_handler = SIG_IGN;
+    sigaction(SIGINT, &ignore, &saved_int_);
+    sigaction(SIGQUIT, &ignore, &saved_quit_);
+    waited_ = waited;
+  }
+  ~SupervisorSignals() { RestoreForProgram(); }
+
+  /// In the supervisor: back to the caller's state. In the program's child: the state the
+  /// caller had, before the program is exec'd.
+  void RestoreForProgram() {
+    sigaction(SIGINT, &saved_int_, nullptr);
+    sigaction(SIGQUIT, &saved_quit_, nullptr);
+    sigprocmask(SIG_SETMASK, &saved_mask_, nullptr);
+  }
+  const sigset_t& waited() const { return waited_; }
+
+ private:
+  sigset_t saved_mask_{}, waited_{};
+  struct sigaction saved_int_ {}, saved_quit_ {};
+};
+
+// Orphans are re-parented to the supervisor, so their end can be awaited (and the tree killed
+// when it must be). The caller's own setting comes back afterwards.
+class ChildSubreaper {
+ public:
+  ChildSubreaper() {
+    prctl(PR_GET_CHILD_SUBREAPER, &saved_, 0, 0, 0);
+    prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  }
+  ~ChildSubreaper() { prctl(PR_SET_CHILD_SUBREAPER, saved_, 0, 0, 0); }
+
+ private:
+  int saved_ = 0;
+};
+
+class Pipe {
+ public:
+  Pipe() {
+    if (pipe2(fds_, O_CLOEXEC) != 0) fds_[0] = fds_[1] = -1;
+  }
+  ~Pipe() {
+    CloseRead();
+    CloseWrite();
+  }
+  bool ok() const { return fds_[0] >= 0; }
+  int read_fd() const { return fds_[0]; }
+  int write_fd() const { return fds_[1]; }
+  void CloseRead() {
+    if (fds_[0] >= 0) close(fds_[0]);
+    fds_[0] = -1;
+  }
+  void CloseWrite() {
+    if (fds_[1] >= 0) close(fds_[1]);
+    fds_[1] = -1;
+  }
+
+ private:
+  int fds_[2] = {-1, -1};
+};
+
+// What the program's child reports through the CLOEXEC error pipe when it fails before exec.
+struct StartFailure {
+  enum Stage : int { kExec, kNetworkNamespace, kLoopback, kResourceLimits, kNoNewPrivs, kSeccomp } stage;
+  int error;
+};
+
+std::string DescribeStartFailure(const StartFailure& failure, const std::string& program) {
+  std::string reason = std::strerror(failure.error);
+  switch (failure.stage) {
+    case StartFailure::kExec: return "cannot run " + program + ": " + reason;
+    case StartFailure::kNetworkNamespace: return "strict mode: cannot create a network namespace: " + reason;
+    case StartFailure::kLoopback: return "strict mode: cannot bring up loopback in the network namespace: " + reason;
+    case StartFailure::kResourceLimits: return "strict mode: cannot set resource limits: " + reason;
+    case StartFailure::kNoNewPrivs: return "cannot set no_new_privs: " + reason;
+    case StartFailure::kSeccomp: return "cannot install the seccomp filter: " + reason;
+  }
+  return reason;
+}
+
+// In the program's child, between fork and exec: only async-signal-safe calls from here on.
+[[noreturn]] void ReportAndExit(int fd, StartFailure::Stage stage) {
+  StartFailure failure{stage, errno};
+  (void)!write(fd, &failure, sizeof(failure));
+  _exit(127);
+}
+
+bool BringUpLoopback() {
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  ifreq request{};
+  std::strcpy(request.ifr_name, "lo");
+  bool ok = ioctl(fd, SIOCGIFFLAGS, &request) == 0;
+  request.ifr_flags |= IFF_UP | IFF_RUNNING;
+  ok = ok && ioctl(fd, SIOCSIFFLAGS, &request) == 0;
+  close(fd);
+  return ok;
+}
+
+struct ChildSetup {
+  char* const* argv;
+  char* const* envp;
+  sock_fprog filter;
+  bool strict = false;
+  bool network_namespace = false;
+  bool no_new_privs = false;
+  Limits limits;
+};
+
+[[noreturn]] void RunProgramChild(const ChildSetup& setup, int go_fd, int error_fd) {
+  // Wait until the supervisor has seized this process: everything from the filter on is seen.
+  char go = 0;
+  ssize_t got;
+  do {
+    got = read(go_fd, &go, 1);
+  } while (got < 0 && errno == EINTR);
+  if (got != 1) _exit(127);  // the supervisor went away
+  if (setup.strict) {
+    const rlimit cpu{setup.limits.cpu_seconds, setup.limits.cpu_seconds};
+    const rlimit as{setup.limits.address_space_bytes, setup.limits.address_space_bytes};
+    const rlimit fsize{setup.limits.file_size_bytes, setup.limits.file_size_bytes};
+    const rlimit nproc{setup.limits.processes, setup.limits.processes};
+    if (setrlimit(RLIMIT_CPU, &cpu) != 0 || setrlimit(RLIMIT_AS, &as) != 0 || setrlimit(RLIMIT_FSIZE, &fsize) != 0 ||
+        setrlimit(RLIMIT_NPROC, &nproc) != 0)
+      ReportAndExit(error_fd, StartFailure::kResourceLimits);
+    if (setup.network_namespace) {
+      if (unshare(CLONE_NEWNET) != 0) ReportAndExit(error_fd, StartFailure::kNetworkNamespace);
+      // A new network namespace starts with loopback down.
+      if (!BringUpLoopback()) ReportAndExit(error_fd, StartFailure::kLoopback);
+    }
+  }
+  // Without CAP_SYS_ADMIN the kernel accepts a filter only under no_new_privs.
+  if (setup.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    ReportAndExit(error_fd, StartFailure::kNoNewPrivs);
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &setup.filter) != 0)
+    ReportAndExit(error_fd, StartFailure::kSeccomp);
+  execve(setup.argv[0], setup.argv, setup.envp);
+  ReportAndExit(error_fd, StartFailure::kExec);
+}
+
+struct PendingExec {
+  ExecRecord record;
+};
+
+struct Task {
+  pid_t tgid = 0;        // 0 while unknown (the child's first stop came before the fork event)
+  bool started = false;  // its first stop was seen: a new task begins with a ptrace stop
+  std::optional<PendingExec> pending_exec;  // read at the exec stop, logged at the exec event
+};
+
+bool IsStopSignal(int signal) {
+  return signal == SIGSTOP || signal == SIGTSTP || signal == SIGTTIN || signal == SIGTTOU;
+}
+
+bool IsLoopbackOrLocal(const sockaddr_storage& address, socklen_t length) {
+  if (length < socklen_t(sizeof(sa_family_t))) return true;  // the kernel rejects it anyway
+  switch (address.ss_family) {
+    case AF_UNIX:
+    case AF_NETLINK:
+      return true;
+    case AF_UNSPEC:  // connect(AF_UNSPEC) dissolves an association
+      return true;
+    case AF_INET: {
+      const auto& in = reinterpret_cast<const sockaddr_in&>(address);
+      return (ntohl(in.sin_addr.s_addr) >> 24) == 127;
+    }
+    case AF_INET6: {
+      const auto& in6 = reinterpret_cast<const sockaddr_in6&>(address);
+      if (IN6_IS_ADDR_LOOPBACK(&in6.sin6_addr)) return true;
+      return IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr) && in6.sin6_addr.s6_addr[12] == 127;
+    }
+    default:
+      return false;
+  }
+}
+
+class Monitor {
+ public:
+  Monitor(const Policy& policy, const ExecHook& exec_hook, ObservationLogWriter& log, const SupervisorSignals& signals)
+      : policy_(policy), exec_hook_(exec_hook), log_(log), signals_(signals) {}
+
+  /// Follows the tree until every task has been reaped.
+  RunResult Run(pid_t main_pid);
+
+ private:
+  void HandleStop(pid_t tid, int status);
+  void HandleEnd(pid_t tid, int status);
+  void HandleNewTask(pid_t parent, int event);
+  void HandleSeccompStop(pid_t tid);
+  void HandleExecRequest(pid_t tid, user_regs_struct& regs);
+  void HandleExecEvent(pid_t pid);
+  bool NetworkCallAllowed(pid_t tid, const user_regs_struct& regs, std::string* detail);
+  void RewriteEnvironment(pid_t tid, user_regs_struct& regs, bool execveat, const std::vector<TraceeString>& env,
+                          const std::vector<std::string>& set, ExecRecord& record);
+  void Deny(pid_t tid, user_regs_struct& regs, int error);
+  void Violation(pid_t tid, const std::string& what, const std::string& syscall, const std::string& action,
+                 const std::string& detail = "");
+  void KillTree(const char* reason);
+  void Resume(pid_t tid, int signal = 0);
+  pid_t TgidFor(pid_t tid);
+
+  const Policy& policy_;
+  const ExecHook& exec_hook_;
+  ObservationLogWriter& log_;
+  const SupervisorSignals& signals_;
+  std::map<pid_t, Task> tasks_;
+  pid_t main_pid_ = 0;
+  bool main_ended_ = false;
+  RunResult result_;
+};
+
+void Monitor::Resume(pid_t tid, int signal) {
+  // ESRCH: the task was killed (SIGKILL needs no stop) between its stop and now.
+  ptrace(PTRACE_CONT, tid, nullptr, reinterpret_cast<void*>(long(signal)));
+}
+
+pid_t Monitor::TgidFor(pid_t tid) {
+  auto found = tasks_.find(tid);
+  if (found != tasks_.end() && found->second.tgid != 0) return found->second.tgid;
+  return TgidOf(tid);
+}
+
+void Monitor::Violation(pid_t tid, const std::string& what, const std::string& syscall, const std::string& action,
+                        const std::string& detail) {
+  ++result_.violations;
+  log_.Violation({NowUnixNs(), tid, what, syscall, action, detail});
+}
+
+void Monitor::Deny(pid_t tid, user_regs_struct& regs, int error) {
+  // At a seccomp stop, system call number -1 makes the kernel skip the call, and the return
+  // value is whatever the tracer leaves in rax (kernel >= 4.8 re-checks after the tracer).
+  regs.orig_rax = static_cast<unsigned long long>(-1);
+  regs.rax = static_cast<unsigned long long>(-error);
+  ptrace(PTRACE_SETREGS, tid, nullptr, &regs);
+}
+
+RunResult Monitor::Run(pid_t main_pid) {
+  main_pid_ = main_pid;
+  // PTRACE_SEIZE does not stop the program: its first stop is the seccomp stop of its execve.
+  tasks_[main_pid] = Task{main_pid, true, std::nullopt};
+  log_.Spawn(main_pid, main_pid, 0, TaskKind::kProcess, "start");
+  result_.processes = 1;
+
+  const double started = MonotonicSeconds();
+  const double timeout_deadline = policy_.timeout_seconds > 0 ? started + policy_.timeout_seconds : 0;
+  double grace_deadline = 0;
+  bool grace_over = false;
+  while (true) {
+    int status = 0;
+    pid_t tid = waitpid(-1, &status, __WALL | WNOHANG);
+    if (tid > 0) {
+      if (WIFSTOPPED(status)) {
+        HandleStop(tid, status);
+      } else if (WIFEXITED(status) || WIFSIGNALED(status)) {
+        HandleEnd(tid, status);
+        if (tid == main_pid_) grace_deadline = MonotonicSeconds() + policy_.orphan_grace_seconds;
+      }
+      continue;
+    }
+    if (tid < 0 && errno == EINTR) continue;
+    if (tid < 0) break;  // ECHILD: every task has been reaped
+
+    // Nothing to collect: sleep until a signal arrives or a deadline passes.
+    const double now = MonotonicSeconds();
+    if (timeout_deadline > 0 && !result_.timed_out && now >= timeout_deadline) {
+      result_.timed_out = true;
+      log_.Note("the run reached its timeout of " + std::to_string(policy_.timeout_seconds) + " s");
+      KillTree("timeout");
+      continue;
+    }
+    if (main_ended_ && !grace_over && now >= grace_deadline) {
+      grace_over = true;
+      KillTree("orphan-grace");
+      continue;
+    }
+    double next = now + 60;
+    if (timeout_deadline > 0 && !result_.timed_out) next = std::min(next, timeout_deadline);
+    if (main_ended_ && !grace_over) next = std::min(next, grace_deadline);
+    double wait = std::max(0.0, next - now);
+    timespec wait_for{time_t(wait), long((wait - double(time_t(wait))) * 1e9)};
+    siginfo_t info{};
+    int signal = sigtimedwait(&signals_.waited(), &info, &wait_for);
+    if (signal == SIGTERM || signal == SIGHUP) {
+      // Passed on to the program; once it has ended, to what it left behind.
+      if (!main_ended_) {
+        kill(main_pid_, signal);
+      } else {
+        std::set<pid_t> processes;
+        for (const auto& [task_tid, task] : tasks_) processes.insert(task.tgid != 0 ? task.tgid : task_tid);
+        for (pid_t process : processes) kill(process, signal);
+      }
+    }
+  }
+  return result_;
+}
+
+void Monitor::KillTree(const char* reason) {
+  std::set<pid_t> processes;
+  for (const auto& [tid, task] : tasks_) processes.insert(TgidFor(tid));
+  // Anything re-parented to the supervisor that it does not trace goes too.
+  for (pid_t child : ChildrenOfSelf()) processes.insert(child);
+  for (pid_t process : processes) {
+    if (std::string(reason) == "orphan-grace") ++result_.survivors_killed;
+    log_.Killed(process, reason);
+    kill(process, SIGKILL);
+  }
+}
+
+void Monitor::HandleEnd(pid_t tid, int status) {
+  tasks_.erase(tid);
+  log_.Exited(tid, status);
+  if (tid == main_pid_) {
+    main_ended_ = true;
+    if (WIFSIGNALED(status)) result_.signal = WTERMSIG(status);
+    else result_.exit_code = WEXITSTATUS(status);
+  }
+}
+
+void Monitor::HandleStop(pid_t tid, int status) {
+  const int signal = WSTOPSIG(status);
+  const int event = status >> 16;
+  Task& task = tasks_[tid];
+  if (!task.started) {
+    task.started = true;
+    // An auto-attached task (fork/vfork/clone event) begins with a PTRACE_EVENT_STOP. Its
+    // stop may be reported before its parent's fork event: the task is then not yet known
+    // and gets its record when the parent's event comes.
+    if (event == PTRACE_EVENT_STOP) {
+      ++result_.event_stops;
+      Resume(tid);
+      return;
+    }
+  }
+  switch (event) {
+    case PTRACE_EVENT_SECCOMP:
+      ++result_.seccomp_stops;
+      HandleSeccompStop(tid);
+      return;
+    case PTRACE_EVENT_FORK:
+    case PTRACE_EVENT_VFORK:
+    case PTRACE_EVENT_CLONE:
+      ++result_.event_stops;
+      HandleNewTask(tid, event);
+      return;
+    case PTRACE_EVENT_EXEC:
+      ++result_.event_stops;
+      HandleExecEvent(tid);
+      return;
+    case PTRACE_EVENT_STOP:
+      ++result_.signal_stops;
+      // Group-stop of a seized tracee: PTRACE_LISTEN leaves it stopped, as job control wants
+      // (its parent sees it stopped, SIGCONT resumes it), while we keep hearing of it.
+      // Any other PTRACE_EVENT_STOP (an interrupt) just resumes.
+      if (IsStopSignal(signal)) ptrace(PTRACE_LISTEN, tid, nullptr, nullptr);
+      else Resume(tid);
+      return;
+    case 0:
+      // Signal-delivery-stop: the signal is the program's, pass it on unchanged.
+      ++result_.signal_stops;
+      Resume(tid, signal);
+      return;
+    default:
+      Resume(tid);
+      return;
+  }
+}
+
+void Monitor::HandleNewTask(pid_t parent, int event) {
+  unsigned long message = 0;
+  ptrace(PTRACE_GETEVENTMSG, parent, nullptr, &message);
+  const pid_t child = pid_t(message);
+  TaskKind kind = TaskKind::kProcess;
+  pid_t tgid = child;
+  const char* via = event == PTRACE_EVENT_FORK ? "fork" : event == PTRACE_EVENT_VFORK ? "vfork" : "clone";
+  if (event == PTRACE_EVENT_CLONE) {
+    // A clone is a thread when it shares the thread group (CLONE_THREAD). The parent is
+    // stopped inside the call, its registers still hold the arguments.
+    user_regs_struct regs{};
+    if (ptrace(PTRACE_GETREGS, parent, nullptr, &regs) == 0) {
+      unsigned long long flags = InI386Call(parent) ? regs.rbx : regs.rdi;
+      if (flags & CLONE_THREAD) {
+        kind = TaskKind::kThread;
+        tgid = TgidFor(parent);
+      }
+    } else if (TgidOf(child) != child) {
+      kind = TaskKind::kThread;
+      tgid = TgidOf(child);
+    }
+  }
+  tasks_[child].tgid = tgid;
+  if (kind == TaskKind::kThread) ++result_.threads;
+  else ++result_.processes;
+  log_.Spawn(child, tgid, parent, kind, via);
+  Resume(parent);
+}
+
+void Monitor::HandleSeccompStop(pid_t tid) {
+  unsigned long data = 0;
+  ptrace(PTRACE_GETEVENTMSG, tid, nullptr, &data);
+  user_regs_struct regs{};
+  if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs) != 0) return;  // killed meanwhile
+  const int number = int(regs.orig_rax);
+  auto name_of = [number](uint32_t arch) {
+    char* name = seccomp_syscall_resolve_num_arch(arch, number);
+    std::string text = name != nullptr ? name : "syscall " + std::to_string(number);
+    free(name);
+    return text;
+  };
+  switch (StopReason(data & SECCOMP_RET_DATA)) {
+    case StopReason::kExec:
+      HandleExecRequest(tid, regs);
+      break;
+    case StopReason::kUntracedClone:
+      if (policy_.mode == Mode::kStrict) {
+        Deny(tid, regs, EPERM);
+        Violation(tid, "untraced-clone", "clone", "denied", "CLONE_UNTRACED would hide the child from the supervisor");
+      } else {
+        // Observe mode lets the clone happen, but not untraced: dropping the flag keeps the
+        // child in sight and changes nothing else about it.
+        regs.rdi &= ~static_cast<unsigned long long>(CLONE_UNTRACED);
+        ptrace(PTRACE_SETREGS, tid, nullptr, &regs);
+        Violation(tid, "untraced-clone", "clone", "traced-anyway",
+                  "CLONE_UNTRACED removed so that the child stays in sight");
+      }
+      break;
+    case StopReason::kNamespaceClone:
+      Deny(tid, regs, EPERM);
+      Violation(tid, "namespace-clone", name_of(SCMP_ARCH_NATIVE), "denied", "creating namespaces is denied in strict mode");
+      break;
+    case StopReason::kDeniedCall:
+      Deny(tid, regs, EPERM);
+      Violation(tid, "denied-syscall", name_of(SCMP_ARCH_NATIVE), "denied", "denied in strict mode");
+      break;
+    case StopReason::kForeignAbi: {
+      // A 32-bit call (int 0x80) or an x32 call: other system call numbers, other registers.
+      // The supervisor's ptrace events still see processes it creates, but its arguments
+      // are not checked, so it is always reported; strict mode refuses it.
+      uint32_t arch = InI386Call(tid) || (regs.orig_rax & 0x40000000) == 0 ? SCMP_ARCH_X86 : SCMP_ARCH_X32;
+      std::string name = name_of(arch);
+      const char* abi = arch == SCMP_ARCH_X86 ? "i386 (int 0x80)" : "x32";
+      if (policy_.mode == Mode::kStrict) {
+        Deny(tid, regs, ENOSYS);
+        Violation(tid, "foreign-abi", name, "denied", std::string("system call through the ") + abi + " ABI");
+      } else {
+        Violation(tid, "foreign-abi", name, "allowed", std::string("system call through the ") + abi + " ABI");
+      }
+      break;
+    }
+    case StopReason::kNetwork: {
+      std::string detail;
+      if (!NetworkCallAllowed(tid, regs, &detail)) {
+        Deny(tid, regs, ENETUNREACH);
+        Violation(tid, "network", name_of(SCMP_ARCH_NATIVE), "denied", detail);
+      }
+      break;
+    }
+  }
+  Resume(tid);
+}
+
+bool Monitor::NetworkCallAllowed(pid_t tid, const user_regs_struct& regs, std::string* detail) {
+  auto check = [&](uint64_t address, uint64_t length) {
+    if (address == 0) return true;
+    sockaddr_storage storage{};
+    size_t size = std::min<uint64_t>(length, sizeof(storage));
+    iovec local{&storage, size};
+    iovec remote{reinterpret_cast<void*>(address), size};
+    if (process_vm_readv(tid, &local, 1, &remote, 1, 0) != ssize_t(size)) return true;  // EFAULT for the call too
+    if (IsLoopbackOrLocal(storage, socklen_t(size))) return true;
+    char text[INET6_ADDRSTRLEN] = "?";
+    if (storage.ss_family == AF_INET)
+      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in&>(storage).sin_addr, text, sizeof(text));
+    else if (storage.ss_family == AF_INET6)
+      inet_ntop(AF_INET6, &reinterpret_cast<sockaddr_in6&>(storage).sin6_addr, text, sizeof(text));
+    *detail = std::string("address ") + text + " (family " + std::to_string(storage.ss_family) +
+              ") is beyond loopback";
+    return false;
+  };
+  auto read_msghdr = [&](uint64_t address, msghdr* out) {
+    iovec local{out, sizeof(*out)};
+    iovec remote{reinterpret_cast<void*>(address), sizeof(*out)};
+    return process_vm_readv(tid, &local, 1, &remote, 1, 0) == ssize_t(sizeof(*out));
+  };
+  switch (regs.orig_rax) {
+    case SYS_connect: return check(regs.rsi, regs.rdx);
+    case SYS_sendto: return check(regs.r8, regs.r9);
+    case SYS_sendmsg: {
+      msghdr message{};
+      return !read_msghdr(regs.rsi, &message) || check(uint64_t(message.msg_name), message.msg_namelen);
+    }
+    case SYS_sendmmsg: {
+      for (uint64_t i = 0; i < std::min<uint64_t>(regs.rdx, 1024); ++i) {
+        msghdr message{};
+        if (!read_msghdr(regs.rsi + i * sizeof(mmsghdr), &message)) break;
+        if (!check(uint64_t(message.msg_name), message.msg_namelen)) return false;
+      }
+      return true;
+    }
+    default:
+      return true;
+  }
+  return true;
+}
+
+void Monitor::HandleExecRequest(pid_t tid, user_regs_struct& regs) {
+  const bool execveat = regs.orig_rax == SYS_execveat;
+  // execve(path, argv, envp); execveat(dirfd, path, argv, envp, flags).
+  const uint64_t path_pointer = execveat ? regs.rsi : regs.rdi;
+  const uint64_t argv_pointer = execveat ? regs.rdx : regs.rsi;
+  const uint64_t envp_pointer = execveat ? regs.r10 : regs.rdx;
+
+  ExecRequest request;
+  request.tid = tid;
+  request.tgid = TgidFor(tid);
+  auto path = ReadTraceeString(tid, path_pointer);
+  auto argv = ReadTraceeStringArray(tid, argv_pointer);
+  auto env = ReadTraceeStringArray(tid, envp_pointer);
+  PendingExec pending;
+  if (path) request.path = *path;
+  if (argv)
+    for (auto& a : *argv) request.argv.push_back(a.text);
+  if (env)
+    for (auto& e : *env) request.environment.push_back(e.text);
+  if (!request.path.empty() && request.path[0] == '/') {
+    request.resolved_path = request.path;
+  } else {
+    const int dirfd = execveat ? int(regs.rdi) : AT_FDCWD;
+    std::string base = dirfd == AT_FDCWD ? ReadLink("/proc/" + std::to_string(tid) + "/cwd")
+                                         : ReadLink("/proc/" + std::to_string(tid) + "/fd/" + std::to_string(dirfd));
+    request.resolved_path = request.path.empty() ? base : base + "/" + request.path;
+  }
+  pending.record.path = request.path;
+  pending.record.argv = request.argv;
+  pending.record.from_tid = tid;
+  // Unreadable arguments make the call fail with EFAULT: nothing for the caller to decide.
+  if (path && argv && env && exec_hook_) {
+    ExecVerdict verdict = exec_hook_(request);
+    pending.record.program_kind = verdict.program_kind;
+    pending.record.instrumented = verdict.instrumented;
+    if (!verdict.set_environment.empty())
+      RewriteEnvironment(tid, regs, execveat, *env, verdict.set_environment, pending.record);
+  }
+  tasks_[tid].pending_exec = std::move(pending);
+}
+
+void Monitor::RewriteEnvironment(pid_t tid, user_regs_struct& regs, bool execveat,
+                                 const std::vector<TraceeString>& env, const std::vector<std::string>& set,
+                                 ExecRecord& record) {
+  auto name_of = [](const std::string& variable) { return variable.substr(0, variable.find('=')); };
+  std::set<std::string> replaced;
+  for (const auto& variable : set) replaced.insert(name_of(variable));
+  // The new envp array points at the program's own strings where they stay, and at copies of
+  // the new variables; all of it goes below the stack pointer, which the exec discards.
+  std::vector<uint64_t> kept;
+  for (const auto& variable : env)
+    if (!replaced.count(name_of(variable.text))) kept.push_back(variable.address);
+  const size_t array_bytes = (kept.size() + set.size() + 1) * sizeof(uint64_t);
+  size_t string_bytes = 0;
+  for (const auto& variable : set) string_bytes += variable.size() + 1;
+  auto scratch = ScratchBelowStack(tid, regs.rsp, array_bytes + string_bytes);
+  if (!scratch) {
+    record.injection_error = scratch.error().message;
+    return;
+  }
+  std::vector<char> buffer(array_bytes + string_bytes);
+  std::vector<uint64_t> pointers = kept;
+  size_t offset = array_bytes;
+  for (const auto& variable : set) {
+    pointers.push_back(*scratch + offset);
+    std::memcpy(buffer.data() + offset, variable.c_str(), variable.size() + 1);
+    offset += variable.size() + 1;
+  }
+  pointers.push_back(0);
+  std::memcpy(buffer.data(), pointers.data(), array_bytes);
+  if (auto written = WriteTraceeMemory(tid, *scratch, buffer.data(), buffer.size()); !written) {
+    record.injection_error = written.error().message;
+    return;
+  }
+  (execveat ? regs.r10 : regs.rdx) = *scratch;
+  if (ptrace(PTRACE_SETREGS, tid, nullptr, &regs) != 0) {
+    record.injection_error = std::string("cannot set the tracee's registers: ") + std::strerror(errno);
+    return;
+  }
+  for (const auto& name : replaced) record.injected.push_back(name);
+}
+
+void Monitor::HandleExecEvent(pid_t pid) {
+  // The exec succeeded. If a non-leader thread called it, the kernel has already killed the
+  // other threads and given the caller the leader's pid: the event comes with the pid, and
+  // the caller's former tid is the event message. No exit is ever reported for that tid.
+  unsigned long message = 0;
+  ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &message);
+  const pid_t former_tid = message != 0 ? pid_t(message) : pid;
+  ExecRecord record;
+  auto execing = tasks_.find(former_tid);
+  if (execing != tasks_.end() && execing->second.pending_exec) {
+    record = std::move(execing->second.pending_exec->record);
+  } else {
+    // The call was not seen at its seccomp stop (made through another ABI): what the kernel
+    // ran is still known.
+    std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+    std::string argument;
+    while (std::getline(cmdline, argument, '\0')) record.argv.push_back(argument);
+  }
+  record.unix_ns = NowUnixNs();
+  record.from_tid = former_tid;
+  record.executable = ReadLink("/proc/" + std::to_string(pid) + "/exe");
+  if (record.path.empty()) record.path = record.executable;
+  if (former_tid != pid) tasks_.erase(former_tid);
+  Task& task = tasks_[pid];
+  task.tgid = pid;
+  task.started = true;
+  task.pending_exec.reset();
+  log_.Exec(pid, record);
+  Resume(pid);
+}
+
+}  // namespace
+
+Status CheckSupervisionPermitted() {
+  Pipe go;
+  if (!go.ok()) return Error{std::string("pipe: ") + std::strerror(errno)};
+  const bool no_new_privs = !HasEffectiveCapability(kCapSysAdmin);
+  static sock_filter allow_all[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
+  sock_fprog filter{1, allow_all};
+  pid_t child = fork();
+  if (child < 0) return Error{std::string("fork: ") + std::strerror(errno)};
+  if (child == 0) {
+    char byte;
+    if (read(go.read_fd(), &byte, 1) != 1) _exit(2);
+    if (no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(3);
+    _exit(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &filter) == 0 ? 0 : 4);
+  }
+  std::string problem;
+  if (ptrace(PTRACE_SEIZE, child, nullptr, reinterpret_cast<void*>(PTRACE_O_EXITKILL)) != 0) {
+    int error = errno;
+    std::string scope;
+    std::ifstream("/proc/sys/kernel/yama/ptrace_scope") >> scope;
+    problem = std::string("ptrace is not permitted here (") + std::strerror(error) + ")" +
+              (scope.empty() ? "" : "; kernel.yama.ptrace_scope is " + scope);
+  }
+  go.CloseRead();
+  (void)!write(go.write_fd(), "g", 1);
+  go.CloseWrite();
+  int status = 0;
+  while (waitpid(child, &status, __WALL) < 0 && errno == EINTR) {
+  }
+  if (!problem.empty()) return Error{problem};
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+    return Error{"seccomp filters are not permitted here (a container's policy may forbid them)"};
+  return Ok();
+}
+
+Result<RunResult> Supervise(const Program& program, const Policy& policy, const ExecHook& exec_hook,
+                            const std::string& log_path) {
+  if (policy.mode == Mode::kOff) return Error{"the supervisor does not run in mode off"};
+  if (program.argv.empty()) return Error{"no program to run"};
+  ObservationLogWriter log;
+  if (auto opened = log.Open(log_path); !opened) return opened.error();
+
+  // Where the process lacks CAP_SYS_ADMIN, a network namespace is out of reach: the filter
+  // then checks the addresses of outgoing connections instead.
+  const bool privileged = HasEffectiveCapability(kCapSysAdmin);
+  FilterOptions filter_options{policy.mode, policy.mode == Mode::kStrict && !privileged};
+  auto filter = BuildSyscallFilter(filter_options);
+  if (!filter) return filter.error();
+
+  // Boost.Process is not used to start the program: its child constructor waits until the
+  // exec has happened, and its wait() reaps children, while the supervisor must seize the
+  // child between fork and exec and must be the only one to wait for the tree.
+  std::vector<char*> argv, envp;
+  for (const auto& a : program.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (const auto& e : program.environment) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  ChildSetup setup;
+  setup.argv = argv.data();
+  setup.envp = envp.data();
+  setup.filter = sock_fprog{static_cast<unsigned short>(filter->size()), filter->data()};
+  setup.strict = policy.mode == Mode::kStrict;
+  setup.network_namespace = setup.strict && privileged;
+  setup.no_new_privs = !privileged;
+  setup.limits = policy.limits;
+
+  Pipe go, failure;
+  if (!go.ok() || !failure.ok()) return Error{std::string("pipe: ") + std::strerror(errno)};
+  ChildSubreaper subreaper;
+  SupervisorSignals signals;
+  log.Start(ModeName(policy.mode), getpid());
+  if (filter_options.check_network_addresses)
+    log.Note("no network namespace without CAP_SYS_ADMIN: outgoing addresses are checked by the filter");
+  if (setup.no_new_privs)
+    log.Note("no_new_privs is set for the program (no CAP_SYS_ADMIN): setuid programs run without their privileges");
+
+  pid_t child = fork();
+  if (child < 0) return Error{std::string("cannot start the program: fork: ") + std::strerror(errno)};
+  if (child == 0) {
+    signals.RestoreForProgram();
+    RunProgramChild(setup, go.read_fd(), failure.write_fd());
+  }
+  go.CloseRead();
+  failure.CloseWrite();
+  if (ptrace(PTRACE_SEIZE, child, nullptr, reinterpret_cast<void*>(kPtraceOptions)) != 0) {
+    int error = errno;
+    kill(child, SIGKILL);
+    waitpid(child, nullptr, 0);
+    return Error{std::string("cannot trace the program: ptrace: ") + std::strerror(error)};
+  }
+  (void)!write(go.write_fd(), "g", 1);
+  go.CloseWrite();
+
+  Monitor monitor(policy, exec_hook, log, signals);
+  RunResult result = monitor.Run(child);
+  log.Finish(result.timed_out);
+
+  StartFailure start_failure{};
+  if (read(failure.read_fd(), &start_failure, sizeof(start_failure)) == ssize_t(sizeof(start_failure)))
+    return Error{DescribeStartFailure(start_failure, program.argv[0])};
+  return result;
+}
+
+}  // namespace pycov::sandbox

@@ -1,0 +1,96 @@
+// The supervisor: runs a program and follows its whole process tree with ptrace and a
+// seccomp-bpf filter that stops only on process-lifecycle system calls (SPEC §3 step 1, §5).
+// It writes an observation log (observation_log.h) and knows nothing about Python: what an
+// exec'd program is, and what its environment needs, is the caller's ExecHook to decide.
+#pragma once
+
+#include <sys/types.h>
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "result.h"
+
+namespace pycov::sandbox {
+
+enum class Mode {
+  kObserve,  // allow everything, watch the tree
+  kStrict,   // observe, plus confinement: network, rlimits, denied system calls
+  kOff,      // no supervisor: callers run the program themselves
+};
+
+std::optional<Mode> ParseMode(std::string_view name);
+const char* ModeName(Mode mode);
+
+/// Resource limits applied to the program in strict mode (setrlimit before exec).
+struct Limits {
+  unsigned long cpu_seconds = 3600;
+  unsigned long address_space_bytes = 32UL << 30;
+  unsigned long file_size_bytes = 16UL << 30;
+  unsigned long processes = 4096;  // per user, as RLIMIT_NPROC counts them
+};
+
+/// What the supervised run may do, and how long it may take.
+struct Policy {
+  Mode mode = Mode::kObserve;
+  double timeout_seconds = 0;         // 0: none; else the whole tree is killed at the deadline
+  double orphan_grace_seconds = 2.0;  // how long descendants may outlive the program
+  Limits limits;                      // strict mode only
+};
+
+/// What a task asked execve/execveat to run, read from the tracee's memory at the call.
+struct ExecRequest {
+  pid_t tid = 0;
+  pid_t tgid = 0;
+  std::string path;           // as passed to the call
+  std::string resolved_path;  // absolute, resolved against the task's cwd or dirfd
+  std::vector<std::string> argv;
+  std::vector<std::string> environment;  // "NAME=value"
+};
+
+/// The caller's answer to an ExecRequest.
+struct ExecVerdict {
+  std::string program_kind;  // a label for the log ("python"); empty: not of interest
+  bool instrumented = false;  // the environment already carries what the caller needs
+  std::vector<std::string> set_environment;  // "NAME=value" to add or replace before exec
+};
+
+/// Called at every execve/execveat stop, before the kernel runs the call.
+using ExecHook = std::function<ExecVerdict(const ExecRequest&)>;
+
+struct Program {
+  std::vector<std::string> argv;  // argv[0] is the executable's path
+  std::vector<std::string> environment;
+};
+
+/// How the supervised run ended. The details per task are in the observation log.
+struct RunResult {
+  int exit_code = 0;  // the program's (the first process), valid when signal == 0
+  int signal = 0;     // the signal that killed the program, or 0
+  bool timed_out = false;       // the deadline passed and the tree was killed
+  int survivors_killed = 0;     // processes still alive after the orphan grace, then killed
+  int violations = 0;           // entries of kind "violation" in the log
+  int processes = 0;            // processes seen, the program included
+  int threads = 0;              // threads seen (beyond each process's first)
+  // Stops of the supervised tasks, to show that only lifecycle events cost a stop.
+  long seccomp_stops = 0;
+  long event_stops = 0;   // fork, vfork, clone, exec events and new tasks' first stops
+  long signal_stops = 0;  // signals passed on to the tasks, group-stops included
+};
+
+/// Whether this machine lets pycov trace its children and install a seccomp filter.
+/// The error says why not (Yama's ptrace_scope, a container's seccomp profile, ...).
+Status CheckSupervisionPermitted();
+
+/// Runs `program` under `policy` (not kOff), writing the observation log to `log_path`, and
+/// returns once every descendant has ended (orphans too, up to the grace period). While it
+/// runs, Ctrl-C and Ctrl-\ reach the program's process group but do not stop the caller, and
+/// SIGTERM/SIGHUP sent to the caller are passed on to the program. If the caller dies, the
+/// whole tree is killed (PTRACE_O_EXITKILL).
+Result<RunResult> Supervise(const Program& program, const Policy& policy, const ExecHook& exec_hook,
+                            const std::string& log_path);
+
+}  // namespace pycov::sandbox

@@ -1,0 +1,34 @@
+// The seccomp-bpf program that decides which system calls stop for the supervisor.
+// Internal to the sandbox.
+#pragma once
+
+#include <linux/filter.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "result.h"
+#include "supervisor.h"
+
+namespace pycov::sandbox {
+
+/// Why a seccomp stop happened: the SECCOMP_RET_DATA of the rule that stopped the call,
+/// read back with PTRACE_GETEVENTMSG.
+enum class StopReason : uint16_t {
+  kExec = 1,           // execve/execveat: read the request, maybe rewrite the environment
+  kUntracedClone = 2,  // clone with CLONE_UNTRACED: the child would escape the supervisor
+  kNamespaceClone = 3, // strict: clone creating namespaces
+  kDeniedCall = 4,     // strict: a denied system call
+  kForeignAbi = 5,     // a system call through another ABI (int 0x80, x32)
+  kNetwork = 6,        // strict without a network namespace: check the address
+};
+
+struct FilterOptions {
+  Mode mode = Mode::kObserve;
+  bool check_network_addresses = false;  // strict mode where no network namespace is possible
+};
+
+/// Builds the filter for the native architecture. Anything not listed runs without a stop.
+Result<std::vector<sock_filter>> BuildSyscallFilter(const FilterOptions& options);
+
+}  // namespace pycov::sandbox

@@ -1,0 +1,372 @@
+// The supervisor with real processes: each test runs the lifecycle program (or a shell, or
+// Python) under Supervise and checks the run's result and its observation log.
+#include "sandbox/supervisor.h"
+
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "sandbox/observation_log.h"
+#include "test_dir.h"
+
+namespace pycov::sandbox {
+namespace {
+
+using pycov::testing::TestDir;
+
+const std::string kProgram = PYCOV_LIFECYCLE_PROGRAM;
+
+struct Supervised {
+  RunResult result;
+  ObservationLog log;
+};
+
+Supervised RunSupervised(const std::vector<std::string>& argv, Policy policy = {}, const ExecHook& hook = nullptr,
+               std::vector<std::string> environment = {"PATH=/usr/bin:/bin"}) {
+  TestDir dir;
+  const std::string log_path = dir.path() + "/observation.jsonl";
+  auto result = Supervise({argv, environment}, policy, hook, log_path);
+  EXPECT_TRUE(result.ok()) << (result.ok() ? "" : result.error().message);
+  auto log = ReadObservationLog(log_path);
+  EXPECT_TRUE(log.ok()) << (log.ok() ? "" : log.error().message);
+  if (!result.ok() || !log.ok()) return {};
+  return {*result, *log};
+}
+
+std::vector<const TaskRecord*> TasksOfKind(const ObservationLog& log, TaskKind kind) {
+  std::vector<const TaskRecord*> tasks;
+  for (const auto& task : log.tasks)
+    if (task.kind == kind) tasks.push_back(&task);
+  return tasks;
+}
+
+bool Alive(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return false;
+  // A zombie has ended; only its parent's wait is missing.
+  size_t close = line.rfind(')');
+  return close != std::string::npos && line.size() > close + 2 && line[close + 2] != 'Z';
+}
+
+std::vector<pid_t> ReadPids(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<pid_t> pids;
+  for (pid_t pid; in >> pid;) pids.push_back(pid);
+  return pids;
+}
+
+class SupervisorTest : public ::testing::TestWithParam<Mode> {
+ protected:
+  Policy ModePolicy() const {
+    Policy policy;
+    policy.mode = GetParam();
+    return policy;
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Modes, SupervisorTest, ::testing::Values(Mode::kObserve, Mode::kStrict),
+                         [](const auto& info) { return std::string(ModeName(info.param)); });
+
+TEST_P(SupervisorTest, ExitCodeAndTheProgramsExec) {
+  auto run = RunSupervised({kProgram, "exit", "3"}, ModePolicy());
+  EXPECT_EQ(run.result.exit_code, 3);
+  EXPECT_EQ(run.result.signal, 0);
+  ASSERT_EQ(run.log.tasks.size(), 1u);
+  const TaskRecord& program = run.log.tasks[0];
+  EXPECT_EQ(program.created_by, "start");
+  ASSERT_EQ(program.execs.size(), 1u);
+  EXPECT_EQ(program.execs[0].path, kProgram);
+  EXPECT_EQ(program.execs[0].argv, (std::vector<std::string>{kProgram, "exit", "3"}));
+  EXPECT_EQ(program.ending, TaskEnding::kExited);
+  EXPECT_EQ(program.exit_code, 3);
+  EXPECT_TRUE(run.log.finished);
+  EXPECT_EQ(run.log.mode, ModeName(GetParam()));
+}
+
+TEST_P(SupervisorTest, DeathBySignalIsReported) {
+  auto run = RunSupervised({kProgram, "signal", std::to_string(SIGSEGV)}, ModePolicy());
+  EXPECT_EQ(run.result.signal, SIGSEGV);
+  ASSERT_FALSE(run.log.tasks.empty());
+  EXPECT_EQ(run.log.tasks[0].ending, TaskEnding::kSignaled);
+  EXPECT_EQ(run.log.tasks[0].signal, SIGSEGV);
+}
+
+TEST_P(SupervisorTest, ForkedChildIsAProcessWithItsExitCode) {
+  auto run = RunSupervised({kProgram, "fork-exit", "7"}, ModePolicy());
+  EXPECT_EQ(run.result.exit_code, 0);
+  ASSERT_EQ(run.log.tasks.size(), 2u);
+  const TaskRecord& child = run.log.tasks[1];
+  EXPECT_EQ(child.kind, TaskKind::kProcess);
+  EXPECT_EQ(child.created_by, "fork");
+  EXPECT_EQ(child.parent, run.log.tasks[0].tid);
+  EXPECT_EQ(child.tgid, child.tid);
+  EXPECT_EQ(child.ending, TaskEnding::kExited);
+  EXPECT_EQ(child.exit_code, 7);
+  EXPECT_EQ(run.result.processes, 2);
+}
+
+TEST_P(SupervisorTest, VforkChildAndItsExecAreSeen) {
+  auto run = RunSupervised({kProgram, "vfork-exec"}, ModePolicy());
+  EXPECT_EQ(run.result.exit_code, 0);
+  ASSERT_EQ(run.log.tasks.size(), 2u);
+  const TaskRecord& child = run.log.tasks[1];
+  EXPECT_EQ(child.created_by, "vfork");
+  EXPECT_EQ(child.kind, TaskKind::kProcess);
+  ASSERT_EQ(child.execs.size(), 1u);
+  EXPECT_EQ(child.execs[0].argv, (std::vector<std::string>{"true", "after-vfork"}));
+  EXPECT_EQ(child.execs[0].path, "/bin/true");
+}
+
+TEST_P(SupervisorTest, PthreadsAreThreadsOfTheProgram) {
+  auto run = RunSupervised({kProgram, "threads", "4"}, ModePolicy());
+  EXPECT_EQ(run.result.exit_code, 0);
+  auto threads = TasksOfKind(run.log, TaskKind::kThread);
+  ASSERT_EQ(threads.size(), 4u);
+  for (const TaskRecord* thread : threads) {
+    EXPECT_EQ(thread->tgid, run.log.tasks[0].tid);
+    EXPECT_EQ(thread->created_by, "clone");
+    EXPECT_EQ(thread->ending, TaskEnding::kExited);
+  }
+  EXPECT_EQ(run.result.threads, 4);
+  EXPECT_EQ(run.result.processes, 1);
+}
+
+TEST_P(SupervisorTest, RawCloneOfAProcessIsAProcess) {
+  auto run = RunSupervised({kProgram, "clone-process"}, ModePolicy());
+  EXPECT_EQ(run.result.exit_code, 0);
+  ASSERT_EQ(run.log.tasks.size(), 2u);
+  EXPECT_EQ(run.log.tasks[1].kind, TaskKind::kProcess);
+  EXPECT_EQ(run.log.tasks[1].exit_code, 5);
+}
+
+TEST_P(SupervisorTest, ExecFromANonLeaderThreadKeepsTheProcessPid) {
+  auto run = RunSupervised({kProgram, "exec-from-thread"}, ModePolicy());
+  EXPECT_EQ(run.result.exit_code, 0);  // /bin/true, run by the thread, in the program's pid
+  const TaskRecord& program = run.log.tasks[0];
+  ASSERT_EQ(program.execs.size(), 2u);
+  const ExecRecord& exec = program.execs[1];
+  EXPECT_EQ(exec.argv, (std::vector<std::string>{"true", "from-thread"}));
+  EXPECT_NE(exec.from_tid, program.tid);
+  const TaskRecord* thread = run.log.Find(exec.from_tid);
+  ASSERT_NE(thread, nullptr);
+  EXPECT_EQ(thread->kind, TaskKind::kThread);
+  EXPECT_EQ(thread->ending, TaskEnding::kExecReplaced);
+  EXPECT_EQ(program.ending, TaskEnding::kExited);
+}
+
+TEST_P(SupervisorTest, FailedExecIsNotAnExec) {
+  auto run = RunSupervised({kProgram, "failed-exec"}, ModePolicy());
+  EXPECT_EQ(run.result.exit_code, 0);  // the program saw ENOENT
+  ASSERT_EQ(run.log.tasks.size(), 1u);
+  EXPECT_EQ(run.log.tasks[0].execs.size(), 1u);  // only the program's own start
+}
+
+TEST_P(SupervisorTest, TheProgramsSignalHandlersRun) {
+  auto run = RunSupervised({kProgram, "sigusr1"}, ModePolicy());
+  EXPECT_EQ(run.result.exit_code, 42);
+}
+
+TEST_P(SupervisorTest, JobControlStopAndContinueWork) {
+  auto run = RunSupervised({kProgram, "job-control"}, ModePolicy());
+  EXPECT_EQ(run.result.exit_code, 0);
+}
+
+TEST_P(SupervisorTest, OnlyLifecycleCallsStop) {
+  // 100,000 loop rounds of getppid, clock_gettime and write: none of them may stop.
+  auto run = RunSupervised({kProgram, "many-syscalls", "100000"}, ModePolicy());
+  EXPECT_EQ(run.result.exit_code, 0);
+  EXPECT_EQ(run.result.seccomp_stops, 1);  // the program's own execve
+  EXPECT_EQ(run.result.event_stops, 1);    // its exec event
+  EXPECT_EQ(run.result.signal_stops, 0);
+}
+
+TEST_P(SupervisorTest, UntracedCloneIsReported) {
+  auto run = RunSupervised({kProgram, "untraced-clone"}, ModePolicy());
+  ASSERT_EQ(run.log.violations.size(), 1u);
+  EXPECT_EQ(run.log.violations[0].what, "untraced-clone");
+  if (GetParam() == Mode::kStrict) {
+    EXPECT_EQ(run.result.exit_code, 77);  // EPERM
+    EXPECT_EQ(run.log.violations[0].action, "denied");
+  } else {
+    // Allowed, but the child is followed all the same.
+    EXPECT_EQ(run.result.exit_code, 0);
+    EXPECT_EQ(run.log.violations[0].action, "traced-anyway");
+    ASSERT_EQ(run.log.tasks.size(), 2u);
+    EXPECT_EQ(run.log.tasks[1].ending, TaskEnding::kExited);
+  }
+}
+
+TEST_P(SupervisorTest, Int80SystemCallIsReported) {
+  auto run = RunSupervised({kProgram, "int80"}, ModePolicy());
+  ASSERT_EQ(run.log.violations.size(), 1u);
+  EXPECT_EQ(run.log.violations[0].what, "foreign-abi");
+  EXPECT_EQ(run.log.violations[0].syscall, "getpid");
+  if (GetParam() == Mode::kStrict) {
+    EXPECT_EQ(run.result.exit_code, 38);  // ENOSYS
+    EXPECT_EQ(run.log.violations[0].action, "denied");
+  } else {
+    EXPECT_EQ(run.result.exit_code, 0);
+    EXPECT_EQ(run.log.violations[0].action, "allowed");
+  }
+}
+
+TEST_P(SupervisorTest, OrphansAreAwaitedAndKilledAfterTheGrace) {
+  TestDir dir;
+  const std::string pids = dir.path() + "/pids";
+  Policy policy = ModePolicy();
+  policy.orphan_grace_seconds = 5;
+  // A daemon that ends 200 ms after the program: awaited, not killed.
+  auto awaited = RunSupervised({kProgram, "daemon", "200", pids}, policy);
+  EXPECT_EQ(awaited.result.survivors_killed, 0);
+  auto daemon_pids = ReadPids(pids);
+  ASSERT_EQ(daemon_pids.size(), 1u);
+  const TaskRecord* daemon = awaited.log.Find(daemon_pids[0]);
+  ASSERT_NE(daemon, nullptr);
+  EXPECT_EQ(daemon->ending, TaskEnding::kExited);
+
+  // One that would sleep a minute: killed when the grace is over.
+  std::remove(pids.c_str());
+  policy.orphan_grace_seconds = 0.3;
+  auto killed = RunSupervised({kProgram, "daemon", "60000", pids}, policy);
+  EXPECT_EQ(killed.result.exit_code, 0);
+  EXPECT_EQ(killed.result.survivors_killed, 1);
+  daemon_pids = ReadPids(pids);
+  ASSERT_EQ(daemon_pids.size(), 1u);
+  daemon = killed.log.Find(daemon_pids[0]);
+  ASSERT_NE(daemon, nullptr);
+  EXPECT_EQ(daemon->ending, TaskEnding::kKilled);
+  EXPECT_EQ(daemon->killed_reason, "orphan-grace");
+  EXPECT_FALSE(Alive(daemon_pids[0]));
+}
+
+TEST_P(SupervisorTest, TimeoutEndsASleepingTree) {
+  TestDir dir;
+  const std::string pids = dir.path() + "/pids";
+  Policy policy = ModePolicy();
+  policy.timeout_seconds = 1;
+  const auto started = std::chrono::steady_clock::now();
+  auto run = RunSupervised({kProgram, "sleeping-tree", pids}, policy);
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  EXPECT_TRUE(run.result.timed_out);
+  EXPECT_TRUE(run.log.timed_out);
+  EXPECT_EQ(run.result.signal, SIGKILL);
+  // The tree is gone within a second of the deadline (each process sleeps for a minute).
+  EXPECT_LT(elapsed, 2.0);
+  auto tree = ReadPids(pids);
+  EXPECT_EQ(tree.size(), 7u);
+  for (pid_t pid : tree) {
+    EXPECT_FALSE(Alive(pid)) << pid;
+    const TaskRecord* task = run.log.Find(pid);
+    ASSERT_NE(task, nullptr);
+    EXPECT_EQ(task->ending, TaskEnding::kKilled);
+    EXPECT_EQ(task->killed_reason, "timeout");
+  }
+}
+
+TEST(Supervisor, KillingTheSupervisorKillsTheTree) {
+  TestDir dir;
+  const std::string pids = dir.path() + "/pids";
+  pid_t supervisor = fork();
+  ASSERT_GE(supervisor, 0);
+  if (supervisor == 0) {
+    auto result = Supervise({{kProgram, "sleeping-tree", pids}, {}}, {}, nullptr, dir.path() + "/log");
+    _exit(result.ok() ? 0 : 1);
+  }
+  // Wait until the whole tree (7 processes) is running, then kill the supervisor.
+  for (int i = 0; i < 500 && ReadPids(pids).size() < 7; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  auto tree = ReadPids(pids);
+  ASSERT_EQ(tree.size(), 7u);
+  kill(supervisor, SIGKILL);
+  waitpid(supervisor, nullptr, 0);
+  for (pid_t pid : tree) {
+    bool gone = false;
+    for (int i = 0; i < 200 && !gone; ++i) {
+      gone = !Alive(pid);
+      if (!gone) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    EXPECT_TRUE(gone) << "process " << pid << " survived its supervisor";
+  }
+}
+
+TEST(Supervisor, StrictModeDeniesMountAndLogsIt) {
+  TestDir dir;
+  Policy policy;
+  policy.mode = Mode::kStrict;
+  auto run = RunSupervised({kProgram, "mount", dir.path()}, policy);
+  EXPECT_EQ(run.result.exit_code, 77);  // EPERM
+  ASSERT_EQ(run.log.violations.size(), 1u);
+  EXPECT_EQ(run.log.violations[0].what, "denied-syscall");
+  EXPECT_EQ(run.log.violations[0].syscall, "mount");
+  EXPECT_EQ(run.log.violations[0].action, "denied");
+}
+
+TEST(Supervisor, StrictModeKeepsLoopbackAndNothingElse) {
+  Policy policy;
+  policy.mode = Mode::kStrict;
+  auto loopback = RunSupervised({kProgram, "listen-and-connect"}, policy);
+  EXPECT_EQ(loopback.result.exit_code, 0);
+  // A documentation address (TEST-NET-1): unreachable from inside strict mode at once.
+  auto outside = RunSupervised({kProgram, "connect", "192.0.2.1", "80"}, policy);
+  EXPECT_EQ(outside.result.exit_code, ENETUNREACH);
+}
+
+TEST(Supervisor, EnvironmentReinjectionReachesAPythonChildStartedWithEnvEmpty) {
+  const std::string child_check =
+      "import os, sys; sys.exit(0 if os.environ.get('PYCOV_TEST_MARK') == 'measured' else 3)";
+  const std::string parent = "import subprocess, sys\n"
+                             "r = subprocess.run([sys.executable, '-c', " +
+                             std::string("\"") + child_check + "\"], env={})\n" + "sys.exit(r.returncode)\n";
+  ExecHook hook = [](const ExecRequest& request) {
+    ExecVerdict verdict;
+    if (request.resolved_path.find("python") == std::string::npos) return verdict;
+    verdict.program_kind = "python";
+    for (const auto& variable : request.environment)
+      if (variable == "PYCOV_TEST_MARK=measured") verdict.instrumented = true;
+    if (!verdict.instrumented) verdict.set_environment = {"PYCOV_TEST_MARK=measured"};
+    return verdict;
+  };
+  auto run = RunSupervised({"/usr/bin/python3", "-c", parent}, {}, hook);
+  EXPECT_EQ(run.result.exit_code, 0);
+  // The program and its child: both Python, the child's environment rewritten.
+  std::vector<const ExecRecord*> python_execs;
+  for (const auto& task : run.log.tasks)
+    for (const auto& exec : task.execs)
+      if (exec.program_kind == "python") python_execs.push_back(&exec);
+  ASSERT_EQ(python_execs.size(), 2u);
+  EXPECT_EQ(python_execs[1]->injected, (std::vector<std::string>{"PYCOV_TEST_MARK"}));
+  EXPECT_FALSE(python_execs[1]->instrumented);
+  EXPECT_TRUE(python_execs[1]->injection_error.empty());
+}
+
+TEST(Supervisor, AMissingProgramIsAnErrorNamingIt) {
+  TestDir dir;
+  auto result = Supervise({{"/nonexistent/program"}, {}}, {}, nullptr, dir.path() + "/log");
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.error().message.find("/nonexistent/program"), std::string::npos) << result.error().message;
+}
+
+TEST(Supervisor, AnUnwritableLogIsAnError) {
+  auto result = Supervise({{kProgram, "exit", "0"}, {}}, {}, nullptr, "/nonexistent/dir/log");
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.error().message.find("/nonexistent/dir/log"), std::string::npos);
+}
+
+TEST(Supervisor, PermittedHere) {
+  // The machines pycov's tests run on allow ptrace and seccomp; a refusal would show as the
+  // reason here rather than as confusing failures elsewhere.
+  auto permitted = CheckSupervisionPermitted();
+  EXPECT_TRUE(permitted.ok()) << (permitted.ok() ? "" : permitted.error().message);
+}
+
+}  // namespace
+}  // namespace pycov::sandbox

@@ -105,8 +105,12 @@ void ObservationLogWriter::Note(const std::string& text) {
                                                                               json::error_handler_t::replace));
 }
 
-void ObservationLogWriter::Finish(bool timed_out) {
-  WriteLine(json{{"event", "finish"}, {"t", NowUnixNs()}, {"timed_out", timed_out}}.dump());
+void ObservationLogWriter::Finish(bool timed_out, long seccomp_stops, long event_stops, long signal_stops) {
+  WriteLine(json{{"event", "finish"},
+                 {"t", NowUnixNs()},
+                 {"timed_out", timed_out},
+                 {"stops", {{"seccomp", seccomp_stops}, {"event", event_stops}, {"signal", signal_stops}}}}
+                .dump());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -204,6 +208,11 @@ class LogFolder {
     } else if (event == "finish") {
       log_.finished = true;
       log_.timed_out = e.at("timed_out").get<bool>();
+      if (e.contains("stops")) {
+        log_.seccomp_stops = e["stops"].value("seccomp", 0L);
+        log_.event_stops = e["stops"].value("event", 0L);
+        log_.signal_stops = e["stops"].value("signal", 0L);
+      }
     } else {
       throw std::runtime_error("unknown event '" + event + "'");
     }

@@ -69,6 +69,9 @@ struct ObservationLog {
   std::vector<std::string> notes;  // what the supervisor could not do, in words
   bool finished = false;  // the run's end was logged
   bool timed_out = false;
+  long seccomp_stops = 0;  // what following the tree cost, in ptrace stops (see RunResult)
+  long event_stops = 0;
+  long signal_stops = 0;
 
   /// The latest record for `tid` (tids can be reused in a long run), or nullptr.
   const TaskRecord* Find(pid_t tid) const;

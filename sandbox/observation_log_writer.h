@@ -32,7 +32,7 @@ class ObservationLogWriter {
   void Killed(pid_t tid, const std::string& reason);
   void Violation(const ViolationRecord& violation);
   void Note(const std::string& text);
-  void Finish(bool timed_out);
+  void Finish(bool timed_out, long seccomp_stops, long event_stops, long signal_stops);
 
  private:
   void WriteLine(const std::string& line);

@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/user.h>
@@ -130,37 +131,67 @@ std::vector<pid_t> ChildrenOfSelf() {
   return children;
 }
 
-// While the supervisor waits, it takes SIGCHLD, SIGTERM and SIGHUP synchronously
-// (sigtimedwait) and ignores Ctrl-C and Ctrl-\, which reach the program through its process
-// group. Everything is restored when the run ends, and the program starts with what the
-// caller had.
+// Signals that reached the supervisor while it waited, set by its handlers.
+volatile sig_atomic_t g_forward_signal = 0;  // SIGTERM or SIGHUP, to pass on to the program
+
+void OnForwardedSignal(int signal) { g_forward_signal = signal; }
+void OnTick(int) {}
+
+// While the supervisor waits, it blocks in waitpid(): one system call per stop, woken directly
+// by the kernel's wait queue (a SIGCHLD-driven loop costs two more calls and a signal
+// delivery per stop, which is most of the supervisor's cost on a process-heavy program).
+// A periodic SIGALRM interrupts the wait so that deadlines and forwarded signals are acted on
+// within one tick. Ctrl-C and Ctrl-\ are ignored: they reach the program through its process
+// group. Everything is restored when the run ends, and the program starts with the caller's
+// dispositions.
 class SupervisorSignals {
  public:
+  static constexpr long kTickMicroseconds = 100000;
+
   SupervisorSignals() {
-    sigset_t waited;
-    sigemptyset(&waited);
-    for (int s : {SIGCHLD, SIGTERM, SIGHUP}) sigaddset(&waited, s);
-    sigprocmask(SIG_BLOCK, &waited, &saved_mask_);
     struct sigaction ignore {};
     ignore.sa_handler = SIG_IGN;
     sigaction(SIGINT, &ignore, &saved_int_);
     sigaction(SIGQUIT, &ignore, &saved_quit_);
-    waited_ = waited;
+    // No SA_RESTART: the handler's job is to make waitpid() return EINTR.
+    struct sigaction forward {};
+    forward.sa_handler = OnForwardedSignal;
+    sigemptyset(&forward.sa_mask);
+    sigaction(SIGTERM, &forward, &saved_term_);
+    sigaction(SIGHUP, &forward, &saved_hup_);
+    struct sigaction tick {};
+    tick.sa_handler = OnTick;
+    sigemptyset(&tick.sa_mask);
+    sigaction(SIGALRM, &tick, &saved_alarm_);
+    sigset_t unblock;
+    sigemptyset(&unblock);
+    for (int s : {SIGTERM, SIGHUP, SIGALRM}) sigaddset(&unblock, s);
+    sigprocmask(SIG_UNBLOCK, &unblock, &saved_mask_);
+    g_forward_signal = 0;
+    // Interval timers are not inherited across fork: the program never sees this one.
+    itimerval every_tick{{0, kTickMicroseconds}, {0, kTickMicroseconds}};
+    setitimer(ITIMER_REAL, &every_tick, &saved_timer_);
   }
-  ~SupervisorSignals() { RestoreForProgram(); }
+  ~SupervisorSignals() {
+    setitimer(ITIMER_REAL, &saved_timer_, nullptr);
+    RestoreForProgram();
+  }
 
   /// In the supervisor: back to the caller's state. In the program's child: the state the
   /// caller had, before the program is exec'd.
   void RestoreForProgram() {
     sigaction(SIGINT, &saved_int_, nullptr);
     sigaction(SIGQUIT, &saved_quit_, nullptr);
+    sigaction(SIGTERM, &saved_term_, nullptr);
+    sigaction(SIGHUP, &saved_hup_, nullptr);
+    sigaction(SIGALRM, &saved_alarm_, nullptr);
     sigprocmask(SIG_SETMASK, &saved_mask_, nullptr);
   }
-  const sigset_t& waited() const { return waited_; }
 
  private:
-  sigset_t saved_mask_{}, waited_{};
-  struct sigaction saved_int_ {}, saved_quit_ {};
+  sigset_t saved_mask_{};
+  struct sigaction saved_int_ {}, saved_quit_ {}, saved_term_ {}, saved_hup_ {}, saved_alarm_ {};
+  itimerval saved_timer_{};
 };
 
 // Orphans are re-parented to the supervisor, so their end can be awaited (and the tree killed
@@ -281,6 +312,14 @@ struct ChildSetup {
   ReportAndExit(error_fd, StartFailure::kExec);
 }
 
+// A system call stopped by the filter, as PTRACE_GET_SYSCALL_INFO reports it.
+struct SyscallStop {
+  uint32_t arch = 0;  // AUDIT_ARCH_*
+  uint64_t number = 0;
+  uint64_t args[6] = {};
+  uint64_t stack_pointer = 0;
+};
+
 struct PendingExec {
   ExecRecord record;
 };
@@ -319,8 +358,8 @@ bool IsLoopbackOrLocal(const sockaddr_storage& address, socklen_t length) {
 
 class Monitor {
  public:
-  Monitor(const Policy& policy, const ExecHook& exec_hook, ObservationLogWriter& log, const SupervisorSignals& signals)
-      : policy_(policy), exec_hook_(exec_hook), log_(log), signals_(signals) {}
+  Monitor(const Policy& policy, const ExecHook& exec_hook, ObservationLogWriter& log)
+      : policy_(policy), exec_hook_(exec_hook), log_(log) {}
 
   /// Follows the tree until every task has been reaped.
   RunResult Run(pid_t main_pid);
@@ -330,12 +369,12 @@ class Monitor {
   void HandleEnd(pid_t tid, int status);
   void HandleNewTask(pid_t parent, int event);
   void HandleSeccompStop(pid_t tid);
-  void HandleExecRequest(pid_t tid, user_regs_struct& regs);
+  void HandleExecRequest(pid_t tid, const SyscallStop& stop);
   void HandleExecEvent(pid_t pid);
-  bool NetworkCallAllowed(pid_t tid, const user_regs_struct& regs, std::string* detail);
-  void RewriteEnvironment(pid_t tid, user_regs_struct& regs, bool execveat, const std::vector<TraceeString>& env,
+  bool NetworkCallAllowed(pid_t tid, const SyscallStop& stop, std::string* detail);
+  void RewriteEnvironment(pid_t tid, const SyscallStop& stop, const std::vector<TraceeString>& env,
                           const std::vector<std::string>& set, ExecRecord& record);
-  void Deny(pid_t tid, user_regs_struct& regs, int error);
+  void Deny(pid_t tid, int error);
   void Violation(pid_t tid, const std::string& what, const std::string& syscall, const std::string& action,
                  const std::string& detail = "");
   void KillTree(const char* reason);
@@ -345,7 +384,6 @@ class Monitor {
   const Policy& policy_;
   const ExecHook& exec_hook_;
   ObservationLogWriter& log_;
-  const SupervisorSignals& signals_;
   std::map<pid_t, Task> tasks_;
   pid_t main_pid_ = 0;
   bool main_ended_ = false;
@@ -369,9 +407,11 @@ void Monitor::Violation(pid_t tid, const std::string& what, const std::string& s
   log_.Violation({NowUnixNs(), tid, what, syscall, action, detail});
 }
 
-void Monitor::Deny(pid_t tid, user_regs_struct& regs, int error) {
+void Monitor::Deny(pid_t tid, int error) {
   // At a seccomp stop, system call number -1 makes the kernel skip the call, and the return
   // value is whatever the tracer leaves in rax (kernel >= 4.8 re-checks after the tracer).
+  user_regs_struct regs{};
+  if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs) != 0) return;
   regs.orig_rax = static_cast<unsigned long long>(-1);
   regs.rax = static_cast<unsigned long long>(-error);
   ptrace(PTRACE_SETREGS, tid, nullptr, &regs);
@@ -389,41 +429,18 @@ RunResult Monitor::Run(pid_t main_pid) {
   double grace_deadline = 0;
   bool grace_over = false;
   while (true) {
-    int status = 0;
-    pid_t tid = waitpid(-1, &status, __WALL | WNOHANG);
-    if (tid > 0) {
-      if (WIFSTOPPED(status)) {
-        HandleStop(tid, status);
-      } else if (WIFEXITED(status) || WIFSIGNALED(status)) {
-        HandleEnd(tid, status);
-        if (tid == main_pid_) grace_deadline = MonotonicSeconds() + policy_.orphan_grace_seconds;
-      }
-      continue;
-    }
-    if (tid < 0 && errno == EINTR) continue;
-    if (tid < 0) break;  // ECHILD: every task has been reaped
-
-    // Nothing to collect: sleep until a signal arrives or a deadline passes.
     const double now = MonotonicSeconds();
     if (timeout_deadline > 0 && !result_.timed_out && now >= timeout_deadline) {
       result_.timed_out = true;
       log_.Note("the run reached its timeout of " + std::to_string(policy_.timeout_seconds) + " s");
       KillTree("timeout");
-      continue;
     }
     if (main_ended_ && !grace_over && now >= grace_deadline) {
       grace_over = true;
       KillTree("orphan-grace");
-      continue;
     }
-    double next = now + 60;
-    if (timeout_deadline > 0 && !result_.timed_out) next = std::min(next, timeout_deadline);
-    if (main_ended_ && !grace_over) next = std::min(next, grace_deadline);
-    double wait = std::max(0.0, next - now);
-    timespec wait_for{time_t(wait), long((wait - double(time_t(wait))) * 1e9)};
-    siginfo_t info{};
-    int signal = sigtimedwait(&signals_.waited(), &info, &wait_for);
-    if (signal == SIGTERM || signal == SIGHUP) {
+    if (int signal = g_forward_signal; signal != 0) {
+      g_forward_signal = 0;
       // Passed on to the program; once it has ended, to what it left behind.
       if (!main_ended_) {
         kill(main_pid_, signal);
@@ -433,6 +450,20 @@ RunResult Monitor::Run(pid_t main_pid) {
         for (pid_t process : processes) kill(process, signal);
       }
     }
+
+    int status = 0;
+    pid_t tid = waitpid(-1, &status, __WALL);
+    if (tid > 0) {
+      if (WIFSTOPPED(status)) {
+        HandleStop(tid, status);
+      } else if (WIFEXITED(status) || WIFSIGNALED(status)) {
+        HandleEnd(tid, status);
+        if (tid == main_pid_) grace_deadline = MonotonicSeconds() + policy_.orphan_grace_seconds;
+      }
+      continue;
+    }
+    if (errno == EINTR) continue;  // a tick or a signal to pass on
+    break;                         // ECHILD: every task has been reaped
   }
   return result_;
 }
@@ -531,68 +562,75 @@ void Monitor::HandleNewTask(pid_t parent, int event) {
     }
   }
   tasks_[child].tgid = tgid;
+  Resume(parent);
   if (kind == TaskKind::kThread) ++result_.threads;
   else ++result_.processes;
   log_.Spawn(child, tgid, parent, kind, via);
-  Resume(parent);
 }
 
 void Monitor::HandleSeccompStop(pid_t tid) {
-  unsigned long data = 0;
-  ptrace(PTRACE_GETEVENTMSG, tid, nullptr, &data);
-  user_regs_struct regs{};
-  if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs) != 0) return;  // killed meanwhile
-  const int number = int(regs.orig_rax);
-  auto name_of = [number](uint32_t arch) {
-    char* name = seccomp_syscall_resolve_num_arch(arch, number);
-    std::string text = name != nullptr ? name : "syscall " + std::to_string(number);
+  // One request gives the call, its arguments, the ABI and the filter's reason.
+  __ptrace_syscall_info info{};
+  if (ptrace(PTRACE_GET_SYSCALL_INFO, tid, reinterpret_cast<void*>(sizeof(info)), &info) <= 0 ||
+      info.op != PTRACE_SYSCALL_INFO_SECCOMP) {
+    Resume(tid);  // killed meanwhile
+    return;
+  }
+  SyscallStop stop{info.arch, info.seccomp.nr, {}, info.stack_pointer};
+  std::copy(std::begin(info.seccomp.args), std::end(info.seccomp.args), stop.args);
+  auto name_of = [&stop](uint32_t arch) {
+    char* name = seccomp_syscall_resolve_num_arch(arch, int(stop.number));
+    std::string text = name != nullptr ? name : "syscall " + std::to_string(stop.number);
     free(name);
     return text;
   };
-  switch (StopReason(data & SECCOMP_RET_DATA)) {
+  switch (StopReason(info.seccomp.ret_data)) {
     case StopReason::kExec:
-      HandleExecRequest(tid, regs);
+      HandleExecRequest(tid, stop);
       break;
     case StopReason::kUntracedClone:
       if (policy_.mode == Mode::kStrict) {
-        Deny(tid, regs, EPERM);
+        Deny(tid, EPERM);
         Violation(tid, "untraced-clone", "clone", "denied", "CLONE_UNTRACED would hide the child from the supervisor");
       } else {
         // Observe mode lets the clone happen, but not untraced: dropping the flag keeps the
         // child in sight and changes nothing else about it.
-        regs.rdi &= ~static_cast<unsigned long long>(CLONE_UNTRACED);
-        ptrace(PTRACE_SETREGS, tid, nullptr, &regs);
+        user_regs_struct regs{};
+        if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs) == 0) {
+          regs.rdi &= ~static_cast<unsigned long long>(CLONE_UNTRACED);
+          ptrace(PTRACE_SETREGS, tid, nullptr, &regs);
+        }
         Violation(tid, "untraced-clone", "clone", "traced-anyway",
                   "CLONE_UNTRACED removed so that the child stays in sight");
       }
       break;
     case StopReason::kNamespaceClone:
-      Deny(tid, regs, EPERM);
+      Deny(tid, EPERM);
       Violation(tid, "namespace-clone", name_of(SCMP_ARCH_NATIVE), "denied", "creating namespaces is denied in strict mode");
       break;
     case StopReason::kDeniedCall:
-      Deny(tid, regs, EPERM);
+      Deny(tid, EPERM);
       Violation(tid, "denied-syscall", name_of(SCMP_ARCH_NATIVE), "denied", "denied in strict mode");
       break;
     case StopReason::kForeignAbi: {
       // A 32-bit call (int 0x80) or an x32 call: other system call numbers, other registers.
       // The supervisor's ptrace events still see processes it creates, but its arguments
       // are not checked, so it is always reported; strict mode refuses it.
-      uint32_t arch = InI386Call(tid) || (regs.orig_rax & 0x40000000) == 0 ? SCMP_ARCH_X86 : SCMP_ARCH_X32;
-      std::string name = name_of(arch);
-      const char* abi = arch == SCMP_ARCH_X86 ? "i386 (int 0x80)" : "x32";
+      const bool i386 = stop.arch == AUDIT_ARCH_I386;
+      std::string name = name_of(i386 ? SCMP_ARCH_X86 : SCMP_ARCH_X32);
+      const std::string detail = std::string("system call through the ") + (i386 ? "i386 (int 0x80)" : "x32") + " ABI";
       if (policy_.mode == Mode::kStrict) {
-        Deny(tid, regs, ENOSYS);
-        Violation(tid, "foreign-abi", name, "denied", std::string("system call through the ") + abi + " ABI");
+        Deny(tid, ENOSYS);
+        Violation(tid, "foreign-abi", name, "denied", detail);
       } else {
-        Violation(tid, "foreign-abi", name, "allowed", std::string("system call through the ") + abi + " ABI");
+        Violation(tid, "foreign-abi", name, "allowed", detail);
       }
       break;
     }
     case StopReason::kNetwork: {
       std::string detail;
-      if (!NetworkCallAllowed(tid, regs, &detail)) {
-        Deny(tid, regs, ENETUNREACH);
+      if (!NetworkCallAllowed(tid, stop, &detail)) {
+        Deny(tid, ENETUNREACH);
         Violation(tid, "network", name_of(SCMP_ARCH_NATIVE), "denied", detail);
       }
       break;
@@ -601,7 +639,7 @@ void Monitor::HandleSeccompStop(pid_t tid) {
   Resume(tid);
 }
 
-bool Monitor::NetworkCallAllowed(pid_t tid, const user_regs_struct& regs, std::string* detail) {
+bool Monitor::NetworkCallAllowed(pid_t tid, const SyscallStop& stop, std::string* detail) {
   auto check = [&](uint64_t address, uint64_t length) {
     if (address == 0) return true;
     sockaddr_storage storage{};
@@ -624,17 +662,17 @@ bool Monitor::NetworkCallAllowed(pid_t tid, const user_regs_struct& regs, std::s
     iovec remote{reinterpret_cast<void*>(address), sizeof(*out)};
     return process_vm_readv(tid, &local, 1, &remote, 1, 0) == ssize_t(sizeof(*out));
   };
-  switch (regs.orig_rax) {
-    case SYS_connect: return check(regs.rsi, regs.rdx);
-    case SYS_sendto: return check(regs.r8, regs.r9);
+  switch (stop.number) {
+    case SYS_connect: return check(stop.args[1], stop.args[2]);
+    case SYS_sendto: return check(stop.args[4], stop.args[5]);
     case SYS_sendmsg: {
       msghdr message{};
-      return !read_msghdr(regs.rsi, &message) || check(uint64_t(message.msg_name), message.msg_namelen);
+      return !read_msghdr(stop.args[1], &message) || check(uint64_t(message.msg_name), message.msg_namelen);
     }
     case SYS_sendmmsg: {
-      for (uint64_t i = 0; i < std::min<uint64_t>(regs.rdx, 1024); ++i) {
+      for (uint64_t i = 0; i < std::min<uint64_t>(stop.args[2], 1024); ++i) {
         msghdr message{};
-        if (!read_msghdr(regs.rsi + i * sizeof(mmsghdr), &message)) break;
+        if (!read_msghdr(stop.args[1] + i * sizeof(mmsghdr), &message)) break;
         if (!check(uint64_t(message.msg_name), message.msg_namelen)) return false;
       }
       return true;
@@ -645,19 +683,20 @@ bool Monitor::NetworkCallAllowed(pid_t tid, const user_regs_struct& regs, std::s
   return true;
 }
 
-void Monitor::HandleExecRequest(pid_t tid, user_regs_struct& regs) {
-  const bool execveat = regs.orig_rax == SYS_execveat;
+void Monitor::HandleExecRequest(pid_t tid, const SyscallStop& stop) {
+  const bool execveat = stop.number == SYS_execveat;
   // execve(path, argv, envp); execveat(dirfd, path, argv, envp, flags).
-  const uint64_t path_pointer = execveat ? regs.rsi : regs.rdi;
-  const uint64_t argv_pointer = execveat ? regs.rdx : regs.rsi;
-  const uint64_t envp_pointer = execveat ? regs.r10 : regs.rdx;
+  const uint64_t path_pointer = stop.args[execveat ? 1 : 0];
+  const uint64_t argv_pointer = stop.args[execveat ? 2 : 1];
+  const uint64_t envp_pointer = stop.args[execveat ? 3 : 2];
 
   ExecRequest request;
   request.tid = tid;
   request.tgid = TgidFor(tid);
-  auto path = ReadTraceeString(tid, path_pointer);
-  auto argv = ReadTraceeStringArray(tid, argv_pointer);
-  auto env = ReadTraceeStringArray(tid, envp_pointer);
+  TraceeMemoryReader memory(tid);
+  auto path = memory.ReadString(path_pointer);
+  auto argv = memory.ReadStringArray(argv_pointer);
+  auto env = memory.ReadStringArray(envp_pointer);
   PendingExec pending;
   if (path) request.path = *path;
   if (argv)
@@ -667,7 +706,7 @@ void Monitor::HandleExecRequest(pid_t tid, user_regs_struct& regs) {
   if (!request.path.empty() && request.path[0] == '/') {
     request.resolved_path = request.path;
   } else {
-    const int dirfd = execveat ? int(regs.rdi) : AT_FDCWD;
+    const int dirfd = execveat ? int(stop.args[0]) : AT_FDCWD;
     std::string base = dirfd == AT_FDCWD ? ReadLink("/proc/" + std::to_string(tid) + "/cwd")
                                          : ReadLink("/proc/" + std::to_string(tid) + "/fd/" + std::to_string(dirfd));
     request.resolved_path = request.path.empty() ? base : base + "/" + request.path;
@@ -681,14 +720,13 @@ void Monitor::HandleExecRequest(pid_t tid, user_regs_struct& regs) {
     pending.record.program_kind = verdict.program_kind;
     pending.record.instrumented = verdict.instrumented;
     if (!verdict.set_environment.empty())
-      RewriteEnvironment(tid, regs, execveat, *env, verdict.set_environment, pending.record);
+      RewriteEnvironment(tid, stop, *env, verdict.set_environment, pending.record);
   }
   tasks_[tid].pending_exec = std::move(pending);
 }
 
-void Monitor::RewriteEnvironment(pid_t tid, user_regs_struct& regs, bool execveat,
-                                 const std::vector<TraceeString>& env, const std::vector<std::string>& set,
-                                 ExecRecord& record) {
+void Monitor::RewriteEnvironment(pid_t tid, const SyscallStop& stop, const std::vector<TraceeString>& env,
+                                 const std::vector<std::string>& set, ExecRecord& record) {
   auto name_of = [](const std::string& variable) { return variable.substr(0, variable.find('=')); };
   std::set<std::string> replaced;
   for (const auto& variable : set) replaced.insert(name_of(variable));
@@ -700,7 +738,7 @@ void Monitor::RewriteEnvironment(pid_t tid, user_regs_struct& regs, bool execvea
   const size_t array_bytes = (kept.size() + set.size() + 1) * sizeof(uint64_t);
   size_t string_bytes = 0;
   for (const auto& variable : set) string_bytes += variable.size() + 1;
-  auto scratch = ScratchBelowStack(tid, regs.rsp, array_bytes + string_bytes);
+  auto scratch = ScratchBelowStack(tid, stop.stack_pointer, array_bytes + string_bytes);
   if (!scratch) {
     record.injection_error = scratch.error().message;
     return;
@@ -719,7 +757,9 @@ void Monitor::RewriteEnvironment(pid_t tid, user_regs_struct& regs, bool execvea
     record.injection_error = written.error().message;
     return;
   }
-  (execveat ? regs.r10 : regs.rdx) = *scratch;
+  user_regs_struct regs{};
+  const bool execveat = stop.number == SYS_execveat;
+  if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs) == 0) (execveat ? regs.r10 : regs.rdx) = *scratch;
   if (ptrace(PTRACE_SETREGS, tid, nullptr, &regs) != 0) {
     record.injection_error = std::string("cannot set the tracee's registers: ") + std::strerror(errno);
     return;
@@ -747,15 +787,16 @@ void Monitor::HandleExecEvent(pid_t pid) {
   }
   record.unix_ns = NowUnixNs();
   record.from_tid = former_tid;
-  record.executable = ReadLink("/proc/" + std::to_string(pid) + "/exe");
-  if (record.path.empty()) record.path = record.executable;
   if (former_tid != pid) tasks_.erase(former_tid);
   Task& task = tasks_[pid];
   task.tgid = pid;
   task.started = true;
   task.pending_exec.reset();
-  log_.Exec(pid, record);
+  record.executable = ReadLink("/proc/" + std::to_string(pid) + "/exe");
+  if (record.path.empty()) record.path = record.executable;
+  // The new program runs on while the supervisor writes down what it is.
   Resume(pid);
+  log_.Exec(pid, record);
 }
 
 }  // namespace
@@ -779,8 +820,15 @@ Status CheckSupervisionPermitted() {
     int error = errno;
     std::string scope;
     std::ifstream("/proc/sys/kernel/yama/ptrace_scope") >> scope;
-    problem = std::string("ptrace is not permitted here (") + std::strerror(error) + ")" +
-              (scope.empty() ? "" : "; kernel.yama.ptrace_scope is " + scope);
+    // Under a debugger or another supervisor (pycov inside pycov), the children are already
+    // someone else's tracees.
+    std::string tracer;
+    std::ifstream status("/proc/self/status");
+    for (std::string line; std::getline(status, line);)
+      if (line.rfind("TracerPid:", 0) == 0) tracer = line.substr(line.find_first_not_of(" \t", 10));
+    problem = std::string("ptrace is not permitted here (") + std::strerror(error) + ")";
+    if (!tracer.empty() && tracer != "0") problem += "; pycov itself is traced by pid " + tracer;
+    else if (!scope.empty()) problem += "; kernel.yama.ptrace_scope is " + scope;
   }
   go.CloseRead();
   (void)!write(go.write_fd(), "g", 1);
@@ -852,9 +900,9 @@ Result<RunResult> Supervise(const Program& program, const Policy& policy, const 
   (void)!write(go.write_fd(), "g", 1);
   go.CloseWrite();
 
-  Monitor monitor(policy, exec_hook, log, signals);
+  Monitor monitor(policy, exec_hook, log);
   RunResult result = monitor.Run(child);
-  log.Finish(result.timed_out);
+  log.Finish(result.timed_out, result.seccomp_stops, result.event_stops, result.signal_stops);
 
   StartFailure start_failure{};
   if (read(failure.read_fd(), &start_failure, sizeof(start_failure)) == ssize_t(sizeof(start_failure)))

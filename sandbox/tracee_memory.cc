@@ -6,66 +6,80 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <algorithm>
 #include <cstring>
 #include <fstream>
 #include <sstream>
 
 namespace pycov::sandbox {
-namespace {
-
-constexpr uint64_t kPageSize = 4096;
-
-// Reads exactly `size` bytes. process_vm_readv is one system call; /proc/PID/mem is the
-// fallback for pages process_vm_readv refuses (it honours page protections, ptrace does not).
-bool ReadBytes(pid_t tid, uint64_t address, void* out, size_t size) {
-  iovec local{out, size};
-  iovec remote{reinterpret_cast<void*>(address), size};
-  if (process_vm_readv(tid, &local, 1, &remote, 1, 0) == ssize_t(size)) return true;
+const TraceeMemoryReader::Page* TraceeMemoryReader::PageAt(uint64_t page_address) {
+  auto found = pages_.find(page_address);
+  if (found != pages_.end()) return &found->second;
+  // One page per call: reading ahead costs more in pinning pages than it saves in calls
+  // (the strings of a Python child's argv and environment are scattered over its heap).
+  Page page;
+  iovec local{page.data(), kPageSize};
+  iovec remote{reinterpret_cast<void*>(page_address), kPageSize};
+  if (process_vm_readv(tid_, &local, 1, &remote, 1, 0) == ssize_t(kPageSize)) return &(pages_[page_address] = page);
+  // process_vm_readv honours page protections; /proc/PID/mem reads what ptrace may read.
   char path[64];
-  std::snprintf(path, sizeof(path), "/proc/%d/mem", int(tid));
+  std::snprintf(path, sizeof(path), "/proc/%d/mem", int(tid_));
   int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  bool ok = pread(fd, out, size, off_t(address)) == ssize_t(size);
+  if (fd < 0) return nullptr;
+  bool ok = pread(fd, page.data(), kPageSize, off_t(page_address)) == ssize_t(kPageSize);
   close(fd);
-  return ok;
+  if (!ok) return nullptr;
+  return &(pages_[page_address] = page);
 }
 
-}  // namespace
+bool TraceeMemoryReader::Read(uint64_t address, void* out, size_t size) {
+  char* to = static_cast<char*>(out);
+  while (size > 0) {
+    const uint64_t page_address = address & ~(kPageSize - 1);
+    const Page* page = PageAt(page_address);
+    if (page == nullptr) return false;
+    size_t offset = size_t(address - page_address);
+    size_t chunk = std::min<size_t>(size, kPageSize - offset);
+    std::memcpy(to, page->data() + offset, chunk);
+    to += chunk;
+    address += chunk;
+    size -= chunk;
+  }
+  return true;
+}
 
-Result<std::string> ReadTraceeString(pid_t tid, uint64_t address, size_t max_length) {
+Result<std::string> TraceeMemoryReader::ReadString(uint64_t address, size_t max_length) {
   if (address == 0) return Error{"null string pointer"};
   std::string text;
-  char chunk[kPageSize];
   while (text.size() < max_length) {
-    // Never cross a page boundary in one read.
-    size_t size = size_t(kPageSize - (address % kPageSize));
-    if (!ReadBytes(tid, address, chunk, size)) return Error{"unreadable string in the tracee"};
-    const void* nul = std::memchr(chunk, '\0', size);
+    const uint64_t page_address = address & ~(kPageSize - 1);
+    const Page* page = PageAt(page_address);
+    if (page == nullptr) return Error{"unreadable string in the tracee"};
+    size_t offset = size_t(address - page_address);
+    const char* begin = page->data() + offset;
+    size_t available = kPageSize - offset;
+    const void* nul = std::memchr(begin, '\0', available);
     if (nul != nullptr) {
-      text.append(chunk, static_cast<const char*>(nul) - chunk);
+      text.append(begin, static_cast<const char*>(nul) - begin);
       return text;
     }
-    text.append(chunk, size);
-    address += size;
+    text.append(begin, available);
+    address += available;
   }
   return Error{"string in the tracee longer than " + std::to_string(max_length) + " bytes"};
 }
 
-Result<std::vector<TraceeString>> ReadTraceeStringArray(pid_t tid, uint64_t address, size_t max_entries) {
+Result<std::vector<TraceeString>> TraceeMemoryReader::ReadStringArray(uint64_t address, size_t max_entries) {
   std::vector<TraceeString> strings;
-  // Linux accepts a NULL argv or envp as an empty array.
   if (address == 0) return strings;
-  uint64_t pointers[kPageSize / sizeof(uint64_t)];
   while (strings.size() < max_entries) {
-    size_t bytes = size_t(kPageSize - (address % kPageSize));
-    if (!ReadBytes(tid, address, pointers, bytes)) return Error{"unreadable pointer array in the tracee"};
-    for (size_t i = 0; i < bytes / sizeof(uint64_t); ++i) {
-      if (pointers[i] == 0) return strings;
-      auto text = ReadTraceeString(tid, pointers[i]);
-      if (!text) return text.error();
-      strings.push_back({pointers[i], std::move(*text)});
-    }
-    address += bytes;
+    uint64_t pointer = 0;
+    if (!Read(address, &pointer, sizeof(pointer))) return Error{"unreadable pointer array in the tracee"};
+    if (pointer == 0) return strings;
+    auto text = ReadString(pointer);
+    if (!text) return text.error();
+    strings.push_back({pointer, std::move(*text)});
+    address += sizeof(pointer);
   }
   return Error{"pointer array in the tracee longer than " + std::to_string(max_entries) + " entries"};
 }

@@ -3,7 +3,9 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -11,17 +13,34 @@
 
 namespace pycov::sandbox {
 
-/// A NUL-terminated string at `address`, read page by page: a string may end just before an
-/// unmapped page, and one read across the boundary would fail as a whole.
-Result<std::string> ReadTraceeString(pid_t tid, uint64_t address, size_t max_length = 1 << 20);
-
 struct TraceeString {
   uint64_t address = 0;  // where the string lives in the tracee
   std::string text;
 };
 
-/// A NULL-terminated array of string pointers (argv, envp) and the strings.
-Result<std::vector<TraceeString>> ReadTraceeStringArray(pid_t tid, uint64_t address, size_t max_entries = 1 << 16);
+/// Reads a stopped tracee's memory a page at a time, keeping the pages it read: strings that
+/// share a page cost one system call. Never reads across an unmapped page (a string may end
+/// just before one). Lives for one stop.
+class TraceeMemoryReader {
+ public:
+  explicit TraceeMemoryReader(pid_t tid) : tid_(tid) {}
+
+  /// A NUL-terminated string at `address`.
+  Result<std::string> ReadString(uint64_t address, size_t max_length = 1 << 20);
+
+  /// A NULL-terminated array of string pointers (argv, envp) and the strings. A NULL array
+  /// is empty, as Linux takes it.
+  Result<std::vector<TraceeString>> ReadStringArray(uint64_t address, size_t max_entries = 1 << 16);
+
+ private:
+  static constexpr uint64_t kPageSize = 4096;
+  using Page = std::array<char, kPageSize>;
+  const Page* PageAt(uint64_t page_address);
+  bool Read(uint64_t address, void* out, size_t size);
+
+  pid_t tid_;
+  std::map<uint64_t, Page> pages_;
+};
 
 /// Writes `size` bytes at `address`.
 Status WriteTraceeMemory(pid_t tid, uint64_t address, const void* data, size_t size);

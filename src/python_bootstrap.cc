@@ -1,6 +1,7 @@
 #include "python_bootstrap.h"
 
 #include <limits.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 
 #include <fstream>
@@ -59,14 +60,13 @@ std::vector<std::string> WithBootstrap(std::vector<std::string> environment, con
 }
 
 InterpreterKind ClassifyExecutable(const std::string& resolved_path) {
-  InterpreterKind direct = ClassifyInterpreterName(resolved_path);
-  if (direct != InterpreterKind::kNotPython) return direct;
-  // A script: the kernel runs its #! interpreter with the same environment.
   std::ifstream file(resolved_path, std::ios::binary);
   char head[256] = {};
   file.read(head, sizeof(head) - 1);
   std::string line(head, size_t(file.gcount()));
-  if (line.rfind("#!", 0) != 0) return InterpreterKind::kNotPython;
+  // A binary goes by its name; a script (a pyenv shim named python3, say) by its #! line,
+  // since the kernel runs that interpreter with the same environment.
+  if (line.rfind("#!", 0) != 0) return ClassifyInterpreterName(resolved_path);
   line = line.substr(2, line.find('\n') == std::string::npos ? std::string::npos : line.find('\n') - 2);
   std::vector<std::string> words;
   size_t at = 0;
@@ -94,14 +94,31 @@ InterpreterKind ClassifyExecutable(const std::string& resolved_path) {
   return InterpreterKind::kNotPython;
 }
 
-sandbox::ExecVerdict DecideExec(const sandbox::ExecRequest& request, const Bootstrap& bootstrap) {
+InterpreterKind InterpreterClassifier::Classify(const std::string& resolved_path) {
+  struct stat st {};
+  if (stat(resolved_path.c_str(), &st) != 0) return InterpreterKind::kNotPython;
+  const long long mtime_ns = (long long)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+  auto found = known_.find(resolved_path);
+  if (found != known_.end() && found->second.inode == st.st_ino && found->second.size == st.st_size &&
+      found->second.mtime_ns == mtime_ns)
+    return found->second.kind;
+  InterpreterKind kind = ClassifyExecutable(resolved_path);
+  known_[resolved_path] = {(unsigned long)st.st_ino, (long)st.st_size, mtime_ns, kind};
+  return kind;
+}
+
+sandbox::ExecVerdict DecideExec(const sandbox::ExecRequest& request, const Bootstrap& bootstrap,
+                                InterpreterClassifier& classifier) {
   sandbox::ExecVerdict verdict;
-  InterpreterKind kind = ClassifyExecutable(request.resolved_path);
+  InterpreterKind kind = classifier.Classify(request.resolved_path);
   if (kind == InterpreterKind::kNotPython) {
     // Not Python. If it starts Python later (a shell, env, make), that exec is decided on its own.
     return verdict;
   }
   verdict.program_kind = "python";
+  // Another pycov run inside this one (its own run directory) measures its own children.
+  const std::string* run_dir = Find(request.environment, "PYCOV_RUN_DIR");
+  if (run_dir != nullptr && run_dir->substr(14) != bootstrap.run_dir) return verdict;
   std::vector<std::string> missing = MissingBootstrapVariables(request.environment, bootstrap);
   verdict.instrumented = missing.empty();
   // Another Python would not load the 3.11 tracer: it stays as the program made it.

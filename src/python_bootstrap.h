@@ -3,6 +3,7 @@
 // a Python interpreter whose environment lost the bootstrap gets it back.
 #pragma once
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -33,7 +34,24 @@ enum class InterpreterKind {
 /// through symlinks) or as the #! interpreter of a script (also through /usr/bin/env).
 InterpreterKind ClassifyExecutable(const std::string& resolved_path);
 
+/// ClassifyExecutable with a memory: a program started many times is looked at once (as long
+/// as its inode, size and modification time stay the same).
+class InterpreterClassifier {
+ public:
+  InterpreterKind Classify(const std::string& resolved_path);
+
+ private:
+  struct Entry {
+    unsigned long inode = 0;
+    long size = 0;
+    long long mtime_ns = 0;
+    InterpreterKind kind = InterpreterKind::kNotPython;
+  };
+  std::map<std::string, Entry> known_;
+};
+
 /// The supervisor's exec hook for a run with `bootstrap`.
-sandbox::ExecVerdict DecideExec(const sandbox::ExecRequest& request, const Bootstrap& bootstrap);
+sandbox::ExecVerdict DecideExec(const sandbox::ExecRequest& request, const Bootstrap& bootstrap,
+                                InterpreterClassifier& classifier);
 
 }  // namespace pycov

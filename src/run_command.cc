@@ -415,9 +415,11 @@ int RunCommand(const RunOptions& options) {
     policy.mode = mode;
     policy.timeout_seconds = options.timeout_seconds;
     policy.orphan_grace_seconds = options.orphan_grace_seconds;
+    InterpreterClassifier classifier;
     auto supervised = sandbox::Supervise(
         {argv, environment}, policy,
-        [&](const sandbox::ExecRequest& request) { return DecideExec(request, bootstrap_environment); }, log_path);
+        [&](const sandbox::ExecRequest& request) { return DecideExec(request, bootstrap_environment, classifier); },
+        log_path);
     if (!supervised) {
       PrintError(supervised.error().message);
       return kExitPycovFailed;

@@ -69,6 +69,12 @@ int main(int argc, char** argv) {
     raise(std::atoi(arg));
     return 101;
   }
+  if (what == "limits") {
+    // argv[2]: the RLIMIT_NPROC the program expects to run under.
+    rlimit limit{};
+    getrlimit(RLIMIT_NPROC, &limit);
+    return limit.rlim_cur == rlim_t(std::atol(arg)) ? 0 : 1;
+  }
   if (what == "fork-exit") {
     pid_t pid = fork();
     if (pid == 0) _exit(std::atoi(arg));

@@ -39,13 +39,16 @@ TEST(ObservationLog, WhatTheWriterWritesReadsBack) {
     writer.Exited(13, SIGKILL);  // a wait status: killed by SIGKILL
     writer.Violation({7, 11, "foreign-abi", "getpid", "allowed", "int 0x80"});
     writer.Exited(11, 3 << 8);
-    writer.Finish(false);
+    writer.Finish(false, 4, 5, 6);
   }
   auto log = ReadObservationLog(path);
   ASSERT_TRUE(log.ok()) << log.error().message;
   EXPECT_EQ(log->mode, "observe");
   EXPECT_EQ(log->supervisor_pid, 10);
   EXPECT_TRUE(log->finished);
+  EXPECT_EQ(log->seccomp_stops, 4);
+  EXPECT_EQ(log->event_stops, 5);
+  EXPECT_EQ(log->signal_stops, 6);
   ASSERT_EQ(log->tasks.size(), 3u);
   const TaskRecord* program = log->Find(11);
   ASSERT_NE(program, nullptr);

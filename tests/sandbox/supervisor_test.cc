@@ -19,6 +19,9 @@
 #include "test_dir.h"
 
 namespace pycov::sandbox {
+
+void PrintTo(Mode mode, std::ostream* out) { *out << ModeName(mode); }
+
 namespace {
 
 using pycov::testing::TestDir;
@@ -308,6 +311,16 @@ TEST(Supervisor, StrictModeDeniesMountAndLogsIt) {
   EXPECT_EQ(run.log.violations[0].what, "denied-syscall");
   EXPECT_EQ(run.log.violations[0].syscall, "mount");
   EXPECT_EQ(run.log.violations[0].action, "denied");
+}
+
+TEST(Supervisor, StrictModeSetsResourceLimits) {
+  Policy policy;
+  policy.mode = Mode::kStrict;
+  policy.limits.processes = 1234;
+  EXPECT_EQ(RunSupervised({kProgram, "limits", "1234"}, policy).result.exit_code, 0);
+  // Observe mode leaves the limits alone.
+  policy.mode = Mode::kObserve;
+  EXPECT_EQ(RunSupervised({kProgram, "limits", "1234"}, policy).result.exit_code, 1);
 }
 
 TEST(Supervisor, StrictModeKeepsLoopbackAndNothingElse) {

@@ -33,7 +33,7 @@ Result<CombinedRun> CombineHitFiles(const std::string& run_dir, bool has_arcs) {
   std::sort(loaded.begin(), loaded.end(), [](const Loaded& a, const Loaded& b) { return a.start < b.start; });
 
   for (auto& [start, hits] : loaded) {
-    ProcessRecord process{hits.pid, hits.ppid, hits.fork_depth, hits.argv, 0, 0, hits.lost_data()};
+    ProcessRecord process{hits.pid, hits.ppid, hits.fork_depth, hits.argv, 0, 0, hits.lost_data(), int64_t(start)};
     if (hits.lost_data())
       run.warnings.push_back("pid " + std::to_string(hits.pid) + " could not record every line (" +
                              hits.hit_file + ")");

@@ -19,6 +19,7 @@ struct ProcessRecord {
   size_t files = 0;
   size_t lines = 0;
   bool lost_data = false;
+  int64_t start_unix_ns = 0;  // when its tracer started (after a fork: when the child began)
 };
 
 struct CombinedRun {

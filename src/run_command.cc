@@ -23,6 +23,7 @@
 #include "run_config.h"
 #include "program_launch.h"
 #include "python_bootstrap.h"
+#include "unmeasured_processes.h"
 #include "sandbox/observation_log.h"
 
 extern char** environ;
@@ -165,8 +166,16 @@ struct RunDirectory {
   }
 };
 
-// Each policy violation in one line, from the supervisor's log.
-void ReportViolations(const std::string& log_path, sandbox::Mode mode) {
+std::string JoinArgv(const std::vector<std::string>& argv) {
+  std::string text;
+  for (const auto& arg : argv) text += (text.empty() ? "" : " ") + arg;
+  return text;
+}
+
+// From the supervisor's log, one line each: policy violations, and Python processes that
+// could not be measured (rather than losing them silently).
+void ReportFromObservationLog(const std::string& log_path, sandbox::Mode mode,
+                              const std::vector<ProcessRecord>& measured) {
   auto log = sandbox::ReadObservationLog(log_path);
   if (!log) {
     PrintWarning(log.error().message);
@@ -175,6 +184,8 @@ void ReportViolations(const std::string& log_path, sandbox::Mode mode) {
   for (const auto& v : log->violations)
     PrintWarning(fmt::format("sandbox {}: pid {}: {} ({}): {}: {}", sandbox::ModeName(mode), v.tid, v.what, v.syscall,
                              v.action, v.detail));
+  for (const auto& process : FindUnmeasuredPythonProcesses(*log, measured))
+    PrintWarning(fmt::format("pid {} ({}) was not measured: {}", process.pid, JoinArgv(process.argv), process.reason));
 }
 
 }  // namespace
@@ -399,6 +410,7 @@ int RunCommand(const RunOptions& options) {
 
   ProgramExit exit;
   bool timed_out = false;
+  std::string observation_log;  // empty without the supervisor
   if (mode == sandbox::Mode::kOff) {
     auto unsupervised = RunProgram({argv, environment, options.orphan_grace_seconds, options.timeout_seconds});
     if (!unsupervised) {
@@ -428,7 +440,7 @@ int RunCommand(const RunOptions& options) {
     exit.signal = supervised->signal;
     exit.orphans_left = supervised->survivors_killed;
     timed_out = supervised->timed_out;
-    if (supervised->violations > 0) ReportViolations(log_path, mode);
+    observation_log = log_path;
   }
   if (exit.orphans_left > 0)
     PrintWarning(fmt::format("{} process(es) started by the program were still running {:g} s after it ended "
@@ -446,6 +458,7 @@ int RunCommand(const RunOptions& options) {
     return kExitPycovFailed;
   }
   for (const auto& warning : combined->warnings) PrintWarning(warning);
+  if (!observation_log.empty()) ReportFromObservationLog(observation_log, mode, combined->processes);
   if (combined->processes.empty())
     PrintWarning("no data was collected: no Python process of the program was measured");
 

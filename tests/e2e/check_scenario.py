@@ -61,6 +61,9 @@ def main():
     parser.add_argument("--run-option", action="append", default=[],
                         help="an option given to both `pycov run` and `coverage run`")
     parser.add_argument("--expect", choices=["equal", "superset"], default="equal")
+    parser.add_argument("--pycov-warning", action="append", default=[],
+                        help="a regular expression that one of pycov's own warning lines must match; "
+                             "pycov's lines are taken out of its stderr before comparing")
     parser.add_argument("program", nargs=argparse.REMAINDER, help="SCRIPT [ARGS] or -m MODULE [ARGS]")
     args = parser.parse_args()
     if args.program[:1] == ["--"]:
@@ -83,6 +86,16 @@ def main():
         ref_env = dict(env, COVERAGE_FILE=os.path.join(work, "reference.cov"))
         reference = run([args.python, "-m", "coverage", "run"] + branch + args.program, work, ref_env)
 
+        # pycov's own lines ("pycov: ...") are not the program's: each must be expected.
+        ours_lines = [line for line in measured.stderr.splitlines(True) if line.startswith("pycov: ")]
+        measured.stderr = "".join(line for line in measured.stderr.splitlines(True) if not line.startswith("pycov: "))
+        for pattern in args.pycov_warning:
+            matching = [line for line in ours_lines if re.search(pattern, line)]
+            if not matching:
+                failures.append(f"no pycov line matches {pattern!r}; pycov said:\n{''.join(ours_lines)}")
+            ours_lines = [line for line in ours_lines if line not in matching]
+        if ours_lines:
+            failures.append("unexpected lines from pycov:\n" + "".join(ours_lines))
         for what in ("stdout", "stderr", "returncode"):
             if getattr(plain, what) != getattr(measured, what):
                 failures.append(f"{what} differs from the unmeasured run:\n--- unmeasured\n"

@@ -1,0 +1,30 @@
+// Python processes of a supervised run that pycov could not measure, and why: the
+// supervisor saw them start, but no hit file came from them.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "combine.h"
+#include "sandbox/observation_log.h"
+
+namespace pycov {
+
+struct UnmeasuredProcess {
+  int pid = 0;
+  std::vector<std::string> argv;
+  std::string reason;  // in words a user can act on
+};
+
+/// Python execs in `log` without a hit file of that process started after the exec, whose
+/// reason is known: interpreter options that skip the bootstrap (-I, -E, -S), or a Python
+/// other than the 3.11 the tracer is built for. (A process killed before its start-up ended
+/// has no hit file either; that is not reported.)
+std::vector<UnmeasuredProcess> FindUnmeasuredPythonProcesses(const sandbox::ObservationLog& log,
+                                                             const std::vector<ProcessRecord>& measured);
+
+/// Which of -I, -E, -S (with their reasons) the interpreter arguments `argv` give, in order;
+/// empty when none. Options end at the script, `-c`, `-m` or `--`, as python3 parses them.
+std::vector<std::string> BootstrapSkippingOptions(const std::vector<std::string>& argv);
+
+}  // namespace pycov

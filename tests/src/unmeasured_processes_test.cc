@@ -1,0 +1,61 @@
+#include "unmeasured_processes.h"
+
+#include <gtest/gtest.h>
+
+namespace pycov {
+namespace {
+
+using Options = std::vector<std::string>;
+
+TEST(UnmeasuredProcesses, OptionsThatSkipTheBootstrap) {
+  EXPECT_TRUE(BootstrapSkippingOptions({"python3", "app.py", "-I"}).empty());  // the program's own
+  EXPECT_EQ(BootstrapSkippingOptions({"python3", "-I", "app.py"}).size(), 1u);
+  EXPECT_EQ(BootstrapSkippingOptions({"python3", "-uIS", "app.py"}).size(), 2u);
+  EXPECT_EQ(BootstrapSkippingOptions({"python3", "-W", "ignore", "-E", "-c", "pass"}).size(), 1u);
+  EXPECT_TRUE(BootstrapSkippingOptions({"python3", "-Wignore", "-c", "-I"}).empty());
+  EXPECT_TRUE(BootstrapSkippingOptions({"python3", "-m", "pytest", "-S"}).empty());
+  EXPECT_TRUE(BootstrapSkippingOptions({"python3", "-X", "importtime", "app.py"}).empty());
+  EXPECT_TRUE(BootstrapSkippingOptions({"python3", "--", "-I"}).empty());
+}
+
+sandbox::TaskRecord PythonProcess(int pid, std::vector<std::string> argv, int64_t exec_ns,
+                                  std::string executable = "/usr/bin/python3.11") {
+  sandbox::TaskRecord task;
+  task.tid = task.tgid = pid;
+  sandbox::ExecRecord exec;
+  exec.unix_ns = exec_ns;
+  exec.argv = std::move(argv);
+  exec.executable = std::move(executable);
+  exec.program_kind = "python";
+  task.execs.push_back(exec);
+  return task;
+}
+
+TEST(UnmeasuredProcesses, OnlyPythonProcessesWithoutHitsAndAKnownReason) {
+  sandbox::ObservationLog log;
+  log.tasks.push_back(PythonProcess(10, {"python3", "app.py"}, 100));          // measured
+  log.tasks.push_back(PythonProcess(11, {"python3", "-I", "child.py"}, 200));  // -I
+  log.tasks.push_back(PythonProcess(12, {"python3", "child.py"}, 300));        // killed early
+  log.tasks.push_back(PythonProcess(13, {"python2", "old.py"}, 400, "/usr/bin/python2.7"));
+  std::vector<ProcessRecord> measured(1);
+  measured[0].pid = 10;
+  measured[0].start_unix_ns = 150;
+  auto unmeasured = FindUnmeasuredPythonProcesses(log, measured);
+  ASSERT_EQ(unmeasured.size(), 2u);
+  EXPECT_EQ(unmeasured[0].pid, 11);
+  EXPECT_NE(unmeasured[0].reason.find("-I"), std::string::npos);
+  EXPECT_EQ(unmeasured[1].pid, 13);
+  EXPECT_NE(unmeasured[1].reason.find("python2.7"), std::string::npos);
+}
+
+TEST(UnmeasuredProcesses, AHitFileFromBeforeTheExecDoesNotCount) {
+  sandbox::ObservationLog log;
+  log.tasks.push_back(PythonProcess(20, {"python3", "-S", "next.py"}, 500));
+  std::vector<ProcessRecord> measured(1);
+  measured[0].pid = 20;
+  measured[0].start_unix_ns = 100;  // the program that exec'd
+  EXPECT_EQ(FindUnmeasuredPythonProcesses(log, measured).size(), 1u);
+}
+
+}  // namespace
+}  // namespace pycov

@@ -20,10 +20,11 @@ struct ProcessRecord {
   size_t lines = 0;
   bool lost_data = false;
   int64_t start_unix_ns = 0;  // when its tracer started (after a fork: when the child began)
+  uint32_t exec_generation = 0;  // earlier Python programs of the same pid in this run
 };
 
 struct CombinedRun {
-  CoverageData data;
+  CoverageData data;  // data.origins: one process per entry of `processes`, same order
   std::vector<ProcessRecord> processes;  // in start order
   std::vector<std::string> warnings;     // hit files that could not be read, lost hits
 };

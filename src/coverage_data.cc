@@ -9,6 +9,8 @@
 #include <ctime>
 #include <memory>
 
+#include <nlohmann/json.hpp>
+
 #include "numbits.h"
 
 namespace pycov {
@@ -34,6 +36,17 @@ CREATE TABLE arc (
     unique (file_id, context_id, fromno, tono)
 );
 CREATE TABLE tracer (file_id integer primary key, tracer text, foreign key (file_id) references file (id));
+)sql";
+
+// pycov's own tables, beside coverage.py's (which it never reads): which processes and kinds of
+// thread ran each line.
+constexpr const char* kOriginSchema = R"sql(
+CREATE TABLE pycov_process (
+    id integer primary key, pid integer, ppid integer, exec_generation integer, fork_depth integer,
+    start_unix_ns integer, argv text);
+CREATE TABLE pycov_line_origin (
+    process_id integer, file_id integer, thread_kind text, numbits blob,
+    foreign key (process_id) references pycov_process (id), foreign key (file_id) references file (id));
 )sql";
 
 struct DbCloser {
@@ -80,6 +93,106 @@ std::string NowText() {
   char text[32];
   std::strftime(text, sizeof(text), "%Y-%m-%d %H:%M:%S", std::localtime(&now));
   return text;
+}
+
+// argv is kept as a JSON array, readable by any SQLite client.
+std::string ArgvJson(const std::vector<std::string>& argv) {
+  return nlohmann::json(argv).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::vector<std::string> ArgvFromJson(const std::string& text) {
+  auto parsed = nlohmann::json::parse(text, nullptr, false);
+  if (!parsed.is_array()) return {};
+  std::vector<std::string> argv;
+  for (const auto& item : parsed)
+    if (item.is_string()) argv.push_back(item.get<std::string>());
+  return argv;
+}
+
+Status WriteOrigins(sqlite3* db, const std::string& path, const CoverageData& data) {
+  const LineOrigins& origins = data.origins;
+  if (origins.processes.empty()) return Ok();
+  if (auto s = Exec(db, path, kOriginSchema); !s) return s;
+  auto process = Prepare(db, path,
+                         "INSERT INTO pycov_process (id, pid, ppid, exec_generation, fork_depth, start_unix_ns, argv) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?)");
+  auto origin = Prepare(db, path,
+                        "INSERT INTO pycov_line_origin (process_id, file_id, thread_kind, numbits) "
+                        "VALUES (?, (SELECT id FROM file WHERE path = ?), ?, ?)");
+  if (!process) return process.error();
+  if (!origin) return origin.error();
+  for (size_t i = 0; i < origins.processes.size(); ++i) {
+    const ProcessOrigin& p = origins.processes[i];
+    const std::string argv = ArgvJson(p.argv);
+    sqlite3_reset(process->get());
+    sqlite3_bind_int64(process->get(), 1, int64_t(i + 1));
+    sqlite3_bind_int(process->get(), 2, p.pid);
+    sqlite3_bind_int(process->get(), 3, p.ppid);
+    sqlite3_bind_int(process->get(), 4, int(p.exec_generation));
+    sqlite3_bind_int(process->get(), 5, int(p.fork_depth));
+    sqlite3_bind_int64(process->get(), 6, p.start_unix_ns);
+    sqlite3_bind_text(process->get(), 7, argv.c_str(), -1, SQLITE_TRANSIENT);
+    if (sqlite3_step(process->get()) != SQLITE_DONE) return DbError(path, db, "writing processes");
+  }
+  for (const auto& [key, lines] : origins.lines) {
+    if (key.thread_kind >= kThreadKindCount) continue;
+    std::string bits = NumsToNumbits(lines);
+    sqlite3_reset(origin->get());
+    sqlite3_bind_int64(origin->get(), 1, int64_t(key.process + 1));
+    sqlite3_bind_text(origin->get(), 2, key.path.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(origin->get(), 3, kThreadKindNames[key.thread_kind], -1, SQLITE_STATIC);
+    sqlite3_bind_blob(origin->get(), 4, bits.data(), int(bits.size()), SQLITE_TRANSIENT);
+    if (sqlite3_step(origin->get()) != SQLITE_DONE) return DbError(path, db, "writing line origins");
+  }
+  return Ok();
+}
+
+Status ReadOrigins(sqlite3* db, const std::string& path, CoverageData& data) {
+  // Data files written by coverage.py (or another tool) have no origins: that is not an error.
+  sqlite3_stmt* probe = nullptr;
+  bool present = sqlite3_prepare_v2(db, "SELECT 1 FROM pycov_process LIMIT 1", -1, &probe, nullptr) == SQLITE_OK;
+  sqlite3_finalize(probe);
+  if (!present) return Ok();
+  auto processes = Prepare(db, path,
+                           "SELECT id, pid, ppid, exec_generation, fork_depth, start_unix_ns, argv FROM pycov_process "
+                           "ORDER BY id");
+  if (!processes) return processes.error();
+  std::map<int64_t, size_t> index_of;
+  int rc;
+  while ((rc = sqlite3_step(processes->get())) == SQLITE_ROW) {
+    sqlite3_stmt* row = processes->get();
+    ProcessOrigin p;
+    p.pid = sqlite3_column_int(row, 1);
+    p.ppid = sqlite3_column_int(row, 2);
+    p.exec_generation = uint32_t(sqlite3_column_int(row, 3));
+    p.fork_depth = uint32_t(sqlite3_column_int(row, 4));
+    p.start_unix_ns = sqlite3_column_int64(row, 5);
+    const unsigned char* argv = sqlite3_column_text(row, 6);
+    p.argv = ArgvFromJson(argv != nullptr ? reinterpret_cast<const char*>(argv) : "");
+    index_of[sqlite3_column_int64(row, 0)] = data.origins.processes.size();
+    data.origins.processes.push_back(std::move(p));
+  }
+  if (rc != SQLITE_DONE) return DbError(path, db, "reading processes");
+  auto origins = Prepare(db, path,
+                         "SELECT o.process_id, f.path, o.thread_kind, o.numbits FROM pycov_line_origin o "
+                         "JOIN file f ON f.id = o.file_id");
+  if (!origins) return origins.error();
+  while ((rc = sqlite3_step(origins->get())) == SQLITE_ROW) {
+    sqlite3_stmt* row = origins->get();
+    auto process = index_of.find(sqlite3_column_int64(row, 0));
+    if (process == index_of.end()) return Error{path + ": line origin of an unknown process"};
+    const unsigned char* file = sqlite3_column_text(row, 1);
+    const unsigned char* kind_text = sqlite3_column_text(row, 2);
+    uint32_t kind = kThreadKindCount;
+    for (uint32_t k = 0; k < kThreadKindCount && kind_text != nullptr; ++k)
+      if (std::strcmp(reinterpret_cast<const char*>(kind_text), kThreadKindNames[k]) == 0) kind = k;
+    if (kind == kThreadKindCount || file == nullptr) return Error{path + ": malformed line origin"};
+    const void* blob = sqlite3_column_blob(row, 3);
+    auto nums = NumbitsToNums(std::string(static_cast<const char*>(blob), size_t(sqlite3_column_bytes(row, 3))));
+    data.origins.lines[{process->second, kind, reinterpret_cast<const char*>(file)}].insert(nums.begin(), nums.end());
+  }
+  if (rc != SQLITE_DONE) return DbError(path, db, "reading line origins");
+  return Ok();
 }
 
 Status WriteContents(sqlite3* db, const std::string& path, const CoverageData& data, const std::string& argv_text) {
@@ -135,6 +248,7 @@ Status WriteContents(sqlite3* db, const std::string& path, const CoverageData& d
       if (sqlite3_step(lines->get()) != SQLITE_DONE) return DbError(path, db, "writing lines");
     }
   }
+  if (auto s = WriteOrigins(db, path, data); !s) return s;
   return Exec(db, path, "COMMIT;");
 }
 
@@ -226,6 +340,7 @@ Result<CoverageData> ReadDataFile(const std::string& path) {
     data.files[it->second].arcs.insert({sqlite3_column_int(arcs->get(), 1), sqlite3_column_int(arcs->get(), 2)});
   }
   if (rc != SQLITE_DONE) return DbError(path, raw, "reading arcs");
+  if (auto read = ReadOrigins(raw, path, data); !read) return read.error();
   return data;
 }
 

@@ -11,7 +11,7 @@
 namespace pycov::hitfile {
 
 inline constexpr char kMagic[8] = {'P', 'Y', 'C', 'O', 'V', 'H', 'I', 'T'};
-inline constexpr uint32_t kFormatVersion = 1;
+inline constexpr uint32_t kFormatVersion = 2;
 inline constexpr uint32_t kHeaderSize = 4096;
 inline constexpr uint32_t kMaxArgvBytes = 2048;
 
@@ -55,10 +55,23 @@ struct FileRecord {
   // char path[path_bytes] follows
 };
 
+/// Which kind of thread ran a line (SPEC §3: per-thread-origin attribution). Each kind has
+/// its own bitmaps, so recording a line stays one bit set.
+enum class ThreadKind : uint32_t {
+  kMain = 0,       // the process's main thread
+  kThreading = 1,  // started by threading.Thread
+  kRawThread = 2,  // started by _thread.start_new_thread from other code
+  kNative = 3,     // created by C code, entering Python through PyGILState_Ensure
+  kGreenlet = 4,   // any thread, inside a greenlet other than the thread's main greenlet
+};
+inline constexpr uint32_t kThreadKinds = 5;
+
 struct LinesRecord {
   RecordHeader header;
   uint32_t file_index;
-  uint32_t line_count;  // bits in the bitmap; lines 0 .. line_count-1
+  uint32_t line_count;   // bits in the bitmap; lines 0 .. line_count-1
+  uint32_t thread_kind;  // a ThreadKind
+  uint32_t reserved;
   // uint8_t bits[(line_count + 7) / 8] follows
 };
 

@@ -103,7 +103,7 @@ Result<ProcessHits> ReadHitFile(const std::string& path) {
         std::memcpy(&r, body, sizeof(r));
         if (sizeof(r) + r.path_bytes > record.size) return Corrupt(path, "file path overruns its record");
         if (r.file_index != hits.files.size()) return Corrupt(path, "file indexes out of order");
-        hits.files.push_back({std::string(reinterpret_cast<const char*>(body + sizeof(r)), r.path_bytes), {}, {}});
+        hits.files.push_back({std::string(reinterpret_cast<const char*>(body + sizeof(r)), r.path_bytes), {}, {}, {}});
         break;
       }
       case RecordType::kLines: {
@@ -111,13 +111,19 @@ Result<ProcessHits> ReadHitFile(const std::string& path) {
         if (record.size < sizeof(r)) return Corrupt(path, "short lines record at " + std::to_string(at));
         std::memcpy(&r, body, sizeof(r));
         if (r.file_index >= hits.files.size()) return Corrupt(path, "lines for an unknown file");
+        if (r.thread_kind >= kThreadKinds) return Corrupt(path, "unknown thread kind " + std::to_string(r.thread_kind));
         if (sizeof(r) + (uint64_t(r.line_count) + 7) / 8 > record.size) return Corrupt(path, "bitmap overruns its record");
         const uint8_t* bits = body + sizeof(r);
-        auto& lines = hits.files[r.file_index].lines;
+        FileHits& file = hits.files[r.file_index];
+        auto& by_kind = file.lines_by_kind[r.thread_kind];
         for (uint32_t byte = 0; byte < (r.line_count + 7) / 8; ++byte) {
           if (bits[byte] == 0) continue;
-          for (int bit = 0; bit < 8; ++bit)
-            if (bits[byte] & (1u << bit)) lines.insert(int32_t(byte * 8 + bit));
+          for (int bit = 0; bit < 8; ++bit) {
+            if (bits[byte] & (1u << bit)) {
+              file.lines.insert(int32_t(byte * 8 + bit));
+              by_kind.insert(int32_t(byte * 8 + bit));
+            }
+          }
         }
         break;
       }

@@ -7,14 +7,16 @@
 #include <tuple>
 #include <vector>
 
+#include "hit_file_format.h"
 #include "result.h"
 
 namespace pycov::hitfile {
 
 struct FileHits {
   std::string path;
-  std::set<int32_t> lines;
+  std::set<int32_t> lines;  // run by any thread
   std::set<std::pair<int32_t, int32_t>> arcs;
+  std::set<int32_t> lines_by_kind[kThreadKinds];  // indexed by ThreadKind
 };
 
 struct ProcessHits {

@@ -148,13 +148,15 @@ int32_t HitFileWriter::AddFile(std::string_view path) {
   return int32_t(next_file_index_++);
 }
 
-uint8_t* HitFileWriter::AllocateLines(uint32_t file_index, uint32_t line_count) {
+uint8_t* HitFileWriter::AllocateLines(uint32_t file_index, uint32_t line_count, ThreadKind kind) {
   uint32_t bytes = RoundUp8(sizeof(LinesRecord) + (uint64_t(line_count) + 7) / 8);
   auto* record = static_cast<LinesRecord*>(Reserve(bytes));
   if (record == nullptr) return nullptr;
   record->header = {RecordType::kLines, bytes};
   record->file_index = file_index;
   record->line_count = line_count;
+  record->thread_kind = uint32_t(kind);
+  record->reserved = 0;
   Commit(bytes);
   return reinterpret_cast<uint8_t*>(record + 1);
 }

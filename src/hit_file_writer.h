@@ -24,9 +24,10 @@ class HitFileWriter {
   /// Writes a file record; returns the file's index, or -1 when the file cannot grow.
   int32_t AddFile(std::string_view path);
 
-  /// Allocates a zeroed bitmap for lines 0..line_count-1 of a file; nullptr on failure.
-  /// The memory stays valid (and mapped to this process's file) for the process's life.
-  uint8_t* AllocateLines(uint32_t file_index, uint32_t line_count);
+  /// Allocates a zeroed bitmap for lines 0..line_count-1 of a file, run by threads of one
+  /// kind; nullptr on failure. The memory stays valid (and mapped to this process's file) for
+  /// the process's life.
+  uint8_t* AllocateLines(uint32_t file_index, uint32_t line_count, ThreadKind kind = ThreadKind::kMain);
 
   /// Adds an arc to the arc set. Returns false if it had to be dropped (no space).
   bool RecordArc(uint32_t file_index, int32_t from, int32_t to);

@@ -43,16 +43,19 @@ namespace {
 using pycov::FileSelection;
 using pycov::RunConfig;
 using pycov::hitfile::HitFileWriter;
+using pycov::hitfile::kThreadKinds;
+using pycov::hitfile::ThreadKind;
 
 constexpr int32_t kNoLine = INT32_MIN;
 
 // What the tracer knows about one source file: whether it is measured, and where its line
-// bits are. Lives for the whole process (code objects point at it through co_extra).
+// bits are, one bitmap per kind of thread. Lives for the whole process (code objects point at
+// it through co_extra).
 struct FileSlot {
   bool measured = false;
   uint32_t file_index = 0;
-  uint8_t* bits = nullptr;
-  uint32_t line_count = 0;
+  uint8_t* bits[kThreadKinds] = {};
+  uint32_t line_count[kThreadKinds] = {};
 };
 
 FileSlot g_not_measured;
@@ -61,12 +64,14 @@ struct FrameEntry {
   PyFrameObject* frame;
   FileSlot* file;
   int32_t last_line;  // for arcs: the line the frame ran before this one
+  uint32_t kind;      // the ThreadKind its lines are recorded under
 };
 
 // Per-thread tracer state; the thread state's c_traceobj.
 struct ThreadTracer {
   PyObject_HEAD
   std::vector<FrameEntry>* stack;
+  uint32_t kind;  // how the thread was started (a ThreadKind; never kGreenlet)
   Py_tracefunc chained_func;  // the program's own trace function, if any
   PyObject* chained_obj;
 };
@@ -81,7 +86,14 @@ struct ProcessTracer {
   std::unordered_map<std::string, FileSlot*> slots_by_path;
   PyObject* original_settrace = nullptr;
   PyObject* original_gettrace = nullptr;
+  PyObject* original_start_new_thread = nullptr;
+  PyObject* greenlet_getcurrent = nullptr;  // greenlet.getcurrent, once greenlet is imported
+  unsigned long main_thread = 0;            // PyThread_get_thread_ident() of the main thread
 };
+
+// Set by the _thread.start_new_thread trampoline in the thread it starts, before any of its
+// Python code runs: the thread's tracer is then created knowing where the thread came from.
+thread_local bool t_started_by_thread_module = false;
 
 ProcessTracer* g = nullptr;  // never freed: trace calls can come during interpreter teardown
 
@@ -152,23 +164,23 @@ FileSlot* SlotForCode(PyCodeObject* code) {
 
 // Rarely taken: a line beyond the file's bitmap gets a bigger bitmap (the old one stays in
 // the hit file with its bits; the reader unions them).
-void GrowLines(FileSlot* slot, int32_t line) {
+void GrowLines(FileSlot* slot, uint32_t kind, int32_t line) {
   uint32_t count = 256;
   while (count <= uint32_t(line)) count *= 2;
-  uint8_t* bits = g->writer.AllocateLines(slot->file_index, count);
+  uint8_t* bits = g->writer.AllocateLines(slot->file_index, count, ThreadKind(kind));
   if (bits == nullptr) return;  // the hit file's header says hits were lost; pycov reports it
-  slot->bits = bits;
-  slot->line_count = count;
+  slot->bits[kind] = bits;
+  slot->line_count[kind] = count;
 }
 
-inline void MarkLine(FileSlot* slot, int32_t line) {
+inline void MarkLine(FileSlot* slot, uint32_t kind, int32_t line) {
   // Line 0 is what CPython reports for an empty module; coverage.py records it too.
   if (line < 0) return;
-  if (uint32_t(line) >= slot->line_count) {
-    GrowLines(slot, line);
-    if (uint32_t(line) >= slot->line_count) return;
+  if (uint32_t(line) >= slot->line_count[kind]) {
+    GrowLines(slot, kind, line);
+    if (uint32_t(line) >= slot->line_count[kind]) return;
   }
-  slot->bits[line >> 3] |= uint8_t(1u << (line & 7));
+  slot->bits[kind][line >> 3] |= uint8_t(1u << (line & 7));
 }
 
 inline void MarkArc(FileSlot* slot, int32_t from, int32_t to) {
@@ -204,13 +216,61 @@ bool IsRealReturn(PyFrameObject* frame, PyCodeObject* code) {
 
 inline PyCodeObject* CodeOf(PyFrameObject* frame) { return frame->f_frame->f_code; }
 
+// Whether this thread now runs inside a greenlet other than its main one. Asked only where a
+// frame cannot inherit its caller's kind (a greenlet's first frame, a frame switched back to),
+// not per line. greenlet.getcurrent() is looked up once greenlet has been imported.
+bool InNonMainGreenlet() {
+  if (g->greenlet_getcurrent == nullptr) {
+    PyObject* modules = PySys_GetObject("modules");
+    PyObject* greenlet = modules != nullptr ? PyDict_GetItemString(modules, "greenlet") : nullptr;
+    if (greenlet == nullptr) return false;
+    g->greenlet_getcurrent = PyObject_GetAttrString(greenlet, "getcurrent");
+    if (g->greenlet_getcurrent == nullptr) {
+      PyErr_Clear();
+      return false;
+    }
+  }
+  PyObject* current = PyObject_CallNoArgs(g->greenlet_getcurrent);
+  if (current == nullptr) {
+    PyErr_Clear();
+    return false;
+  }
+  PyObject* parent = PyObject_GetAttrString(current, "parent");
+  Py_DECREF(current);
+  if (parent == nullptr) {
+    PyErr_Clear();
+    return false;
+  }
+  bool non_main = parent != Py_None;  // only a thread's main greenlet has no parent
+  Py_DECREF(parent);
+  return non_main;
+}
+
+uint32_t KindHere(ThreadTracer* tt) {
+  if (g->greenlet_getcurrent == nullptr && tt->stack->empty()) return tt->kind;
+  PyObject *exc_type, *exc_value, *exc_tb;
+  PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
+  bool greenlet = InNonMainGreenlet();
+  PyErr_Restore(exc_type, exc_value, exc_tb);
+  return greenlet ? uint32_t(ThreadKind::kGreenlet) : tt->kind;
+}
+
+// A called frame runs in its caller's kind of thread; only when the caller is not the frame
+// on top (a greenlet starting, a switch) is the kind worked out again.
+uint32_t KindOfNewFrame(ThreadTracer* tt, PyFrameObject* frame) {
+  const auto& stack = *tt->stack;
+  _PyInterpreterFrame* caller = frame->f_frame->previous;
+  if (!stack.empty() && caller != nullptr && stack.back().frame->f_frame == caller) return stack.back().kind;
+  return KindHere(tt);
+}
+
 void OnCall(ThreadTracer* tt, PyFrameObject* frame) {
   PyCodeObject* code = CodeOf(frame);
   FileSlot* slot = SlotForCode(code);
   int32_t last_line = kNoLine;
   if (slot->measured && g->branch)
     last_line = IsRealCall(frame, code) ? -code->co_firstlineno : PyFrame_GetLineNumber(frame);
-  tt->stack->push_back({frame, slot, last_line});
+  tt->stack->push_back({frame, slot, last_line, KindOfNewFrame(tt, frame)});
   // Unmeasured code (the standard library, installed packages) then costs no line events,
   // unless the program has its own trace function, which must see every event.
   if (!slot->measured && tt->chained_func == nullptr) frame->f_trace_lines = 0;
@@ -229,7 +289,7 @@ FrameEntry* EntryFor(ThreadTracer* tt, PyFrameObject* frame, bool add_missing) {
   }
   if (!add_missing) return nullptr;
   FileSlot* slot = SlotForCode(CodeOf(frame));
-  stack.push_back({frame, slot, kNoLine});
+  stack.push_back({frame, slot, kNoLine, KindOfNewFrame(tt, frame)});
   if (!slot->measured && tt->chained_func == nullptr) frame->f_trace_lines = 0;
   return &stack.back();
 }
@@ -239,7 +299,7 @@ void OnLine(ThreadTracer* tt, PyFrameObject* frame) {
   FileSlot* slot = entry->file;
   if (!slot->measured) return;
   int32_t line = PyFrame_GetLineNumber(frame);
-  MarkLine(slot, line);
+  MarkLine(slot, entry->kind, line);
   if (g->branch) {
     MarkArc(slot, entry->last_line, line);
     entry->last_line = line;
@@ -256,15 +316,16 @@ void OnReturn(ThreadTracer* tt, PyFrameObject* frame) {
   tt->stack->pop_back();
 }
 
-ThreadTracer* ThreadTracerForThisThread();
+ThreadTracer* ThreadTracerForThisThread(_PyInterpreterFrame* first_frame);
 
 // Makes pycov's trace function the installed one for `tstate` (the current thread's),
 // keeping whatever the program installed, if anything, as the chained function. Called for a
-// thread never seen before, after sys.settrace(), and when C code replaced the trace function.
-void Adopt(PyThreadState* tstate) {
+// thread never seen before (with the first frame it runs), after sys.settrace(), and when C
+// code replaced the trace function.
+void Adopt(PyThreadState* tstate, _PyInterpreterFrame* first_frame = nullptr) {
   PyObject *exc_type, *exc_value, *exc_tb;
   PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
-  ThreadTracer* tt = ThreadTracerForThisThread();
+  ThreadTracer* tt = ThreadTracerForThisThread(first_frame);
   if (tt != nullptr) {
     Py_tracefunc wanted_func = tstate->c_tracefunc;
     PyObject* wanted_obj = tstate->c_traceobj;
@@ -288,9 +349,28 @@ void Adopt(PyThreadState* tstate) {
   PyErr_Restore(exc_type, exc_value, exc_tb);
 }
 
+bool IsThreadingBootstrap(PyCodeObject* code) {
+  const char* name = PyUnicode_AsUTF8(code->co_name);
+  const char* file = PyUnicode_AsUTF8(code->co_filename);
+  if (name == nullptr || file == nullptr) {
+    PyErr_Clear();
+    return false;
+  }
+  const size_t length = std::strlen(file);
+  return std::strcmp(name, "_bootstrap") == 0 && length >= 12 && std::strcmp(file + length - 12, "threading.py") == 0;
+}
+
+// How the current thread was started, from the first frame it runs.
+uint32_t KindOfThisThread(_PyInterpreterFrame* first_frame) {
+  if (PyThread_get_thread_ident() == g->main_thread) return uint32_t(ThreadKind::kMain);
+  if (first_frame != nullptr && IsThreadingBootstrap(first_frame->f_code)) return uint32_t(ThreadKind::kThreading);
+  if (t_started_by_thread_module) return uint32_t(ThreadKind::kRawThread);
+  return uint32_t(ThreadKind::kNative);
+}
+
 // The thread's tracer object is also kept in the thread-state dict, so it outlives a
 // program's sys.settrace() replacing it, with its frame stack intact.
-ThreadTracer* ThreadTracerForThisThread() {
+ThreadTracer* ThreadTracerForThisThread(_PyInterpreterFrame* first_frame) {
   PyObject* dict = PyThreadState_GetDict();
   if (dict == nullptr) return nullptr;
   PyObject* existing = PyDict_GetItemString(dict, kThreadDictKey);
@@ -302,6 +382,7 @@ ThreadTracer* ThreadTracerForThisThread() {
   }
   tt->stack = new std::vector<FrameEntry>();
   tt->stack->reserve(256);
+  tt->kind = KindOfThisThread(first_frame);
   tt->chained_func = nullptr;
   tt->chained_obj = nullptr;
   int rc = PyDict_SetItemString(dict, kThreadDictKey, reinterpret_cast<PyObject*>(tt));
@@ -341,7 +422,7 @@ int Trace(PyObject* obj, PyFrameObject* frame, int what, PyObject* arg) {
 
 // PEP 523 hook: every frame of every thread passes here first.
 PyObject* EvalFrame(PyThreadState* tstate, _PyInterpreterFrame* frame, int throwflag) {
-  if (tstate->c_tracefunc != Trace) Adopt(tstate);
+  if (tstate->c_tracefunc != Trace) Adopt(tstate, frame);
   return _PyEval_EvalFrameDefault(tstate, frame, throwflag);
 }
 
@@ -349,7 +430,10 @@ PyObject* EvalFrame(PyThreadState* tstate, _PyInterpreterFrame* frame, int throw
 // Fork: the child records into a file of its own before any of its Python code runs.
 
 void AfterForkInChild() {
-  if (g != nullptr && g->started) g->writer.SwitchToForkedChild();
+  if (g == nullptr || !g->started) return;
+  g->writer.SwitchToForkedChild();
+  // The thread that forked is the child's main thread; threads it starts are new.
+  g->main_thread = PyThread_get_thread_ident();
 }
 
 // ---------------------------------------------------------------------------------------
@@ -404,6 +488,72 @@ bool WrapSysTraceFunctions() {
             PySys_SetObject("gettrace", gettrace) == 0;
   Py_XDECREF(settrace);
   Py_XDECREF(gettrace);
+  return ok;
+}
+
+// _thread.start_new_thread is wrapped so that the thread it starts knows it came from there
+// (a thread created by C code enters Python without it). The started callable is wrapped in a
+// ThreadEntry, which looks like the callable to anything that prints it.
+struct ThreadEntry {
+  PyObject_HEAD
+  PyObject* func;
+};
+PyTypeObject ThreadEntryType{};
+
+PyObject* ThreadEntryCall(PyObject* self, PyObject* args, PyObject* kwargs) {
+  t_started_by_thread_module = true;
+  return PyObject_Call(reinterpret_cast<ThreadEntry*>(self)->func, args, kwargs);
+}
+PyObject* ThreadEntryRepr(PyObject* self) { return PyObject_Repr(reinterpret_cast<ThreadEntry*>(self)->func); }
+void ThreadEntryDealloc(PyObject* self) {
+  Py_CLEAR(reinterpret_cast<ThreadEntry*>(self)->func);
+  Py_TYPE(self)->tp_free(self);
+}
+
+PyObject* StartNewThread(PyObject*, PyObject* args) {
+  // Anything the original would refuse goes to it unchanged, for the same error.
+  if (!PyTuple_Check(args) || PyTuple_GET_SIZE(args) < 1 || !PyCallable_Check(PyTuple_GET_ITEM(args, 0)))
+    return PyObject_Call(g->original_start_new_thread, args, nullptr);
+  auto* entry = PyObject_New(ThreadEntry, &ThreadEntryType);
+  if (entry == nullptr) return nullptr;
+  entry->func = Py_NewRef(PyTuple_GET_ITEM(args, 0));
+  PyObject* wrapped_args = PyTuple_New(PyTuple_GET_SIZE(args));
+  if (wrapped_args == nullptr) {
+    Py_DECREF(entry);
+    return nullptr;
+  }
+  PyTuple_SET_ITEM(wrapped_args, 0, reinterpret_cast<PyObject*>(entry));
+  for (Py_ssize_t i = 1; i < PyTuple_GET_SIZE(args); ++i)
+    PyTuple_SET_ITEM(wrapped_args, i, Py_NewRef(PyTuple_GET_ITEM(args, i)));
+  PyObject* result = PyObject_Call(g->original_start_new_thread, wrapped_args, nullptr);
+  Py_DECREF(wrapped_args);
+  return result;
+}
+
+PyMethodDef kStartNewThreadDef = {"start_new_thread", StartNewThread, METH_VARARGS,
+                                  "start_new_thread(function, args, kwargs=None)\n--\n\n"
+                                  "Start a new thread and return its identifier (pycov notes where it came from)."};
+
+bool WrapStartNewThread() {
+  ThreadEntryType.tp_name = "_pycov_tracer.ThreadEntry";
+  ThreadEntryType.tp_basicsize = sizeof(ThreadEntry);
+  ThreadEntryType.tp_flags = Py_TPFLAGS_DEFAULT;
+  ThreadEntryType.tp_call = ThreadEntryCall;
+  ThreadEntryType.tp_repr = ThreadEntryRepr;
+  ThreadEntryType.tp_dealloc = ThreadEntryDealloc;
+  if (PyType_Ready(&ThreadEntryType) < 0) return false;
+  PyObject* thread_module = PyImport_ImportModule("_thread");
+  if (thread_module == nullptr) return false;
+  g->original_start_new_thread = PyObject_GetAttrString(thread_module, "start_new_thread");
+  PyObject* module_name = PyUnicode_FromString("_thread");
+  PyObject* wrapper = g->original_start_new_thread != nullptr && module_name != nullptr
+                          ? PyCFunction_NewEx(&kStartNewThreadDef, nullptr, module_name)
+                          : nullptr;
+  bool ok = wrapper != nullptr && PyObject_SetAttrString(thread_module, "start_new_thread", wrapper) == 0 &&
+            PyObject_SetAttrString(thread_module, "start_new", wrapper) == 0;
+  Py_XDECREF(wrapper);
+  Py_XDECREF(module_name);
+  Py_DECREF(thread_module);
   return ok;
 }
 
@@ -473,6 +623,11 @@ PyObject* Start(PyObject*, PyObject* args) {
     if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "cannot wrap sys.settrace and sys.gettrace");
     return nullptr;
   }
+  if (!WrapStartNewThread()) {
+    if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "cannot wrap _thread.start_new_thread");
+    return nullptr;
+  }
+  g->main_thread = PyThread_get_thread_ident();
   static bool atfork_registered = false;
   if (!atfork_registered) {
     pthread_atfork(nullptr, nullptr, AfterForkInChild);

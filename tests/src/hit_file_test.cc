@@ -54,6 +54,26 @@ TEST(HitFile, RecordsFilesLinesAndArcs) {
   EXPECT_EQ(hits->files[1].arcs, (std::set<std::pair<int32_t, int32_t>>{{-1, 3}, {3, -1}}));
 }
 
+TEST(HitFile, LinesKeepTheKindOfThreadThatRanThem) {
+  TestDir dir;
+  HitFileWriter writer;
+  ASSERT_TRUE(writer.Open(dir.path(), 0, "app.py"));
+  int32_t file = writer.AddFile("/src/a.py");
+  SetLine(writer.AllocateLines(uint32_t(file), 64, ThreadKind::kMain), 3);
+  SetLine(writer.AllocateLines(uint32_t(file), 64, ThreadKind::kGreenlet), 5);
+  uint8_t* native = writer.AllocateLines(uint32_t(file), 64, ThreadKind::kNative);
+  SetLine(native, 3);
+  SetLine(native, 7);
+  auto hits = ReadHitFile(writer.path());
+  ASSERT_TRUE(hits.ok()) << hits.error().message;
+  const FileHits& a = hits->files[0];
+  EXPECT_EQ(a.lines, (std::set<int32_t>{3, 5, 7}));
+  EXPECT_EQ(a.lines_by_kind[uint32_t(ThreadKind::kMain)], (std::set<int32_t>{3}));
+  EXPECT_EQ(a.lines_by_kind[uint32_t(ThreadKind::kGreenlet)], (std::set<int32_t>{5}));
+  EXPECT_EQ(a.lines_by_kind[uint32_t(ThreadKind::kNative)], (std::set<int32_t>{3, 7}));
+  EXPECT_TRUE(a.lines_by_kind[uint32_t(ThreadKind::kThreading)].empty());
+}
+
 TEST(HitFile, ArcsMayNameFilesAddedAfterTheArcTable) {
   TestDir dir;
   HitFileWriter writer;

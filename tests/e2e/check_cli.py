@@ -154,6 +154,57 @@ class BadInput(CliTest):
         self.assertEqual(self.pycov("report").returncode, 0)
 
 
+class KnowledgeBaseCommands(CliTest):
+    USER_ENTRY = """schema = 1
+id = "PYC950"
+slug = "my-problem"
+title = "A problem of our own"
+severity = "info"
+since = "0.1.0"
+[match]
+any = [ { kind = "module", event = "imported", name = "ourlib" } ]
+[message]
+text = "ourlib is imported at {site}"
+[explanation]
+markdown = "Our own explanation."
+"""
+
+    def test_list_show_and_explain(self):
+        listed = self.pycov("kb", "list")
+        self.assertEqual(listed.returncode, 0, listed.stderr)
+        self.assertEqual(len(listed.stdout.splitlines()), 17)
+        self.assertIn("PYC302  trace-function-fiddling", listed.stdout)
+        shown = self.pycov("kb", "show", "os-exit-skips-save")
+        self.assertEqual(shown.returncode, 0, shown.stderr)
+        self.assertTrue(shown.stdout.startswith("PYC105 os-exit-skips-save (error)"))
+        self.assertIn('patch = ["_exit"]', shown.stdout)
+        explained = self.pycov("explain", "PYC901")
+        self.assertEqual(explained.returncode, 0, explained.stderr)
+        self.assertIn("1569356", explained.stdout)
+
+    def test_unknown_entry_is_a_usage_error(self):
+        self.assert_one_line_error(self.pycov("explain", "PYC777"), "PYC777")
+
+    def test_user_entries_join_with_kb(self):
+        os.mkdir(os.path.join(self.dir, "ours"))
+        self.write("ours/PYC950-my-problem.toml", self.USER_ENTRY)
+        listed = self.pycov("kb", "list", "--kb", "ours")
+        self.assertEqual(listed.returncode, 0, listed.stderr)
+        self.assertIn("PYC950  my-problem", listed.stdout)
+        checked = self.pycov("kb", "check", "ours")
+        self.assertEqual((checked.returncode, checked.stdout), (0, "1 entries, 0 test programs: valid\n"))
+
+    def test_check_names_file_line_and_field(self):
+        os.mkdir(os.path.join(self.dir, "ours"))
+        self.write("ours/PYC950-my-problem.toml", self.USER_ENTRY.replace('severity = "info"', 'severity = "loud"'))
+        checked = self.pycov("kb", "check", "ours")
+        self.assertEqual(checked.returncode, 1, checked.stderr)
+        self.assertIn("ours/PYC950-my-problem.toml:5: field 'severity': must be error, warning or info",
+                      checked.stderr)
+        # A broken user directory stops the other commands too, as a configuration error.
+        self.assert_one_line_error(self.pycov("kb", "list", "--kb", "ours"), "PYC950-my-problem.toml:5")
+
+
 class ProjectDefaults(CliTest):
     def test_tool_pycov_sets_defaults(self):
         self.write("pyproject.toml", "[tool.pycov]\nbranch = true\ndata_file = 'measured.db'\n")

@@ -22,15 +22,16 @@ bool Matches(const Pattern& pattern, const Observation& observation) {
 std::vector<Match> MatchObservations(const KnowledgeBase& kb, const std::vector<Observation>& observations) {
   std::vector<Match> matches;
   for (const auto& entry : kb.entries) {
-    bool suppressed = std::any_of(entry.match_unless.begin(), entry.match_unless.end(), [&](const Pattern& p) {
-      return std::any_of(observations.begin(), observations.end(),
-                         [&](const Observation& o) { return Matches(p, o); });
-    });
-    if (suppressed) continue;
+    const Observation* handled_by = nullptr;
+    for (const auto& pattern : entry.match_unless) {
+      for (const auto& observation : observations) {
+        if (handled_by == nullptr && Matches(pattern, observation)) handled_by = &observation;
+      }
+    }
     for (const auto& observation : observations) {
       bool hit = std::any_of(entry.match_any.begin(), entry.match_any.end(),
                              [&](const Pattern& p) { return Matches(p, observation); });
-      if (hit) matches.push_back({&entry, &observation});
+      if (hit) matches.push_back({&entry, &observation, handled_by});
     }
   }
   return matches;

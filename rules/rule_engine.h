@@ -27,11 +27,13 @@ bool Matches(const Pattern& pattern, const Observation& observation);
 struct Match {
   const KbEntry* entry;
   const Observation* observation;
+  const Observation* handled_by = nullptr;  // what matched the entry's `unless`, if anything
 };
 
 /// Every (entry, observation) where the observation matches one of the entry's `any`
-/// patterns, for entries none of whose `unless` patterns matches any observation of the run.
-/// In knowledge-base order, then observation order.
+/// patterns. When an `unless` pattern of the entry matches any observation of the run (the
+/// user's setup already handles the problem), the match says which. In knowledge-base order,
+/// then observation order.
 std::vector<Match> MatchObservations(const KnowledgeBase& kb, const std::vector<Observation>& observations);
 
 /// Fills "{name}" in `text` with FieldOf(observation, name); "{{" and "}}" are braces.

@@ -13,6 +13,7 @@
 #include "coverage_data.h"
 #include "coverage_report.h"
 #include "exit_codes.h"
+#include "doctor_command.h"
 #include "kb_command.h"
 #include "project_config.h"
 #include "run_command.h"
@@ -24,6 +25,7 @@ constexpr const char* kUsage =
     "\n"
     "usage:\n"
     "  pycov run    [OPTIONS] [--] (SCRIPT | -m MODULE) [ARGS...]\n"
+    "  pycov doctor [OPTIONS] [--] (SCRIPT | -m MODULE) [ARGS...]\n"
     "  pycov report [--show-missing] [--format text|json] [--data-file PATH] [-o PATH]\n"
     "  pycov kb list | kb show ID-OR-SLUG | kb check [DIR]\n"
     "  pycov explain ID-OR-SLUG\n"
@@ -118,6 +120,7 @@ int main(int argc, char** argv) {
   }
   if (command == "report") return ReportCommand(args);
   if (command == "kb") return pycov::KbCommand(args);
+  if (command == "doctor") return pycov::DoctorCommand(args);
   if (command == "explain") return pycov::ExplainCommand(args);
   fmt::print(stderr, "pycov: error: unknown command '{}'\n\n{}", command, kUsage);
   return pycov::kExitUsage;

@@ -174,17 +174,12 @@ std::string JoinArgv(const std::vector<std::string>& argv) {
 
 // From the supervisor's log, one line each: policy violations, and Python processes that
 // could not be measured (rather than losing them silently).
-void ReportFromObservationLog(const std::string& log_path, sandbox::Mode mode,
+void ReportFromObservationLog(const sandbox::ObservationLog& log, sandbox::Mode mode,
                               const std::vector<ProcessRecord>& measured) {
-  auto log = sandbox::ReadObservationLog(log_path);
-  if (!log) {
-    PrintWarning(log.error().message);
-    return;
-  }
-  for (const auto& v : log->violations)
+  for (const auto& v : log.violations)
     PrintWarning(fmt::format("sandbox {}: pid {}: {} ({}): {}: {}", sandbox::ModeName(mode), v.tid, v.what, v.syscall,
                              v.action, v.detail));
-  for (const auto& process : FindUnmeasuredPythonProcesses(*log, measured))
+  for (const auto& process : FindUnmeasuredPythonProcesses(log, measured))
     PrintWarning(fmt::format("pid {} ({}) was not measured: {}", process.pid, JoinArgv(process.argv), process.reason));
 }
 
@@ -309,7 +304,7 @@ Result<RunOptions> ParseRunArguments(const std::vector<std::string>& args, RunOp
   return Error{"missing SCRIPT or -m MODULE (see pycov run --help)"};
 }
 
-int RunCommand(const RunOptions& options) {
+int MeasureProgram(const RunOptions& options, MeasuredRun& measured) {
   const std::string cwd = CurrentDirectory();
 
   auto python = ChooseInterpreter(options.python);
@@ -458,7 +453,13 @@ int RunCommand(const RunOptions& options) {
     return kExitPycovFailed;
   }
   for (const auto& warning : combined->warnings) PrintWarning(warning);
-  if (!observation_log.empty()) ReportFromObservationLog(observation_log, mode, combined->processes);
+  if (!observation_log.empty()) {
+    // The log is read once: for the warnings here, and for whoever asked for the run.
+    auto log = sandbox::ReadObservationLog(observation_log);
+    if (!log) PrintWarning(log.error().message);
+    else ReportFromObservationLog(*log, mode, combined->processes);
+    if (log) measured.log = std::move(*log);
+  }
   if (combined->processes.empty())
     PrintWarning("no data was collected: no Python process of the program was measured");
 
@@ -468,8 +469,21 @@ int RunCommand(const RunOptions& options) {
     return kExitPycovFailed;
   }
   run_dir.Remove();
-  if (timed_out) return kExitPycovFailed;
-  ExitLikeProgram(exit);
+  measured.exit = exit;
+  measured.timed_out = timed_out;
+  measured.mode = mode;
+  measured.argv = argv;
+  measured.python = python.value();
+  measured.data_file = data_file;
+  measured.combined = std::move(*combined);
+  return 0;
+}
+
+int RunCommand(const RunOptions& options) {
+  MeasuredRun measured;
+  if (int failed = MeasureProgram(options, measured); failed != 0) return failed;
+  if (measured.timed_out) return kExitPycovFailed;
+  ExitLikeProgram(measured.exit);
 }
 
 }  // namespace pycov

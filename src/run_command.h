@@ -1,11 +1,15 @@
 // `pycov run`: measure a program and every Python process it starts, write the data file.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "combine.h"
+#include "program_launch.h"
 #include "project_config.h"
 #include "result.h"
+#include "sandbox/observation_log.h"
 #include "sandbox/supervisor.h"
 
 namespace pycov {
@@ -38,6 +42,22 @@ RunOptions RunDefaultsFrom(const ProjectConfig& config);
 
 /// Usage text of `pycov run`.
 std::string RunUsage();
+
+/// A measured run, as `pycov run` and `pycov doctor` both need it.
+struct MeasuredRun {
+  ProgramExit exit;
+  bool timed_out = false;
+  sandbox::Mode mode = sandbox::Mode::kOff;   // what actually ran (observe may fall back to off)
+  std::optional<sandbox::ObservationLog> log;  // the supervisor's, when it ran
+  CombinedRun combined;
+  std::vector<std::string> argv;  // the interpreter's
+  std::string python;
+  std::string data_file;          // absolute; written
+};
+
+/// Runs the program measured and writes the data file. Returns 0 and fills `measured`, or
+/// the exit status for a failure pycov has already reported (3 or 4).
+int MeasureProgram(const RunOptions& options, MeasuredRun& measured);
 
 /// Runs the program measured; returns pycov's exit status (the program's, or 3/4 when
 /// pycov could not do its job). May end the process to mirror a death by signal.

@@ -153,10 +153,16 @@ TEST(RuleEngine, MatchesAnyPatternUnlessTheRunSaysOtherwise) {
   EXPECT_EQ(FillTemplate(matches[0].entry->message, *matches[0].observation), "pid 42 {literal} {unknown}");
   EXPECT_EQ(FillTemplate(matches[1].entry->message, *matches[1].observation), "pid 42 at app.py:3");
 
-  Observation patched{"coveragepy", "config", {{"patch", "execv"}}};
-  matches = MatchObservations(*kb, {exec, patched});
-  ASSERT_EQ(matches.size(), 1u);
-  EXPECT_EQ(matches[0].entry->id, "PYC999");
+  EXPECT_EQ(matches[0].handled_by, nullptr);
+
+  // The user's config handles PYC998: it still matches, saying what handles it.
+  std::vector<Observation> run = {exec, Observation{"coveragepy", "config", {{"patch", "execv"}}}};
+  matches = MatchObservations(*kb, run);
+  ASSERT_EQ(matches.size(), 2u);
+  EXPECT_EQ(matches[0].entry->id, "PYC998");
+  ASSERT_NE(matches[0].handled_by, nullptr);
+  EXPECT_EQ(matches[0].handled_by->fields.at("patch"), "execv");
+  EXPECT_EQ(matches[1].handled_by, nullptr);
 }
 
 }  // namespace

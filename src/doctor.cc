@@ -195,6 +195,28 @@ class RunView {
     return {};
   }
 
+  /// The nearest process, `pid` or an ancestor, that ran Python, or 0.
+  int32_t NearestPythonProcess(int32_t pid) const {
+    for (int depth = 0; pid > 0 && depth < 64; ++depth) {
+      if (!PythonPrograms(pid).empty()) return pid;
+      auto up = parent_.find(pid);
+      if (up == parent_.end()) break;
+      pid = up->second;
+    }
+    return 0;
+  }
+
+  /// The latest Python-level event of `pid` among `kinds` no later than `before_ns`.
+  const PythonEvent* LatestEvent(int32_t pid, std::initializer_list<const char*> kinds, int64_t before_ns) const {
+    const PythonEvent* latest = nullptr;
+    for (const auto& event : run_.python_events) {
+      if (event.pid != pid || event.unix_ns > before_ns) continue;
+      if (std::none_of(kinds.begin(), kinds.end(), [&](const char* k) { return event.event == k; })) continue;
+      latest = &event;
+    }
+    return latest;
+  }
+
   /// `pid` and every process it started, transitively.
   std::set<int32_t> Subtree(int32_t pid) const {
     std::set<int32_t> tree{pid};
@@ -270,6 +292,15 @@ std::vector<DoctorObservation> CollectObservations(const MeasuredRun& run, const
   auto site = [](const std::string& path, int line) {
     return path.empty() ? std::string("an unknown place") : line > 0 ? path + ":" + std::to_string(line) : path;
   };
+  // Points an observation at the call in the user's code, when the tracer saw it.
+  auto locate = [&](DoctorObservation& o, const PythonEvent* event) {
+    if (event == nullptr || event->site.path.empty()) return;
+    o.path = RelativeToProject(event->site.path, project_dir);
+    o.line = event->site.line;
+    o.observation.fields["site"] = site(o.path, o.line);
+  };
+  static constexpr std::initializer_list<const char*> kStarts = {"subprocess.Popen", "os.system", "os.posix_spawn",
+                                                                  "os.fork", "os.forkpty", "os.exec"};
 
   if (run.log) {
     const auto& tasks = run.log->tasks;
@@ -310,12 +341,15 @@ std::vector<DoctorObservation> CollectObservations(const MeasuredRun& run, const
                        {"site", site(location, 0)}});
         o.affected_pids = view.Subtree(pid);
         o.path = location;
+        if (replaces) locate(o, view.LatestEvent(pid, {"os.exec"}, exec.unix_ns));
+        else locate(o, view.LatestEvent(view.NearestPythonProcess(task.parent), kStarts, task.start_unix_ns));
         if (IsMultiprocessingCommand(exec.argv, &method)) {
           auto& worker = add("os", "worker",
                              {{"pid", pid_text}, {"framework", "multiprocessing"}, {"method", method},
                               {"site", site(parent_script, 0)}});
           worker.affected_pids = view.Subtree(pid);
           worker.path = parent_script;
+          locate(worker, view.LatestEvent(view.NearestPythonProcess(task.parent), kStarts, task.start_unix_ns));
           if (method == "forkserver") forkservers.insert(pid);
         }
       }
@@ -334,6 +368,7 @@ std::vector<DoctorObservation> CollectObservations(const MeasuredRun& run, const
                        {"site", site(parent_script, 0)}});
         o.affected_pids = view.Subtree(pid);
         o.path = parent_script;
+        locate(o, view.LatestEvent(task.parent, {"os.fork", "os.forkpty"}, task.start_unix_ns));
         if (worker) {
           auto& w = add("os", "worker",
                         {{"pid", pid_text}, {"framework", "multiprocessing"}, {"method", "forkserver"},
@@ -364,6 +399,34 @@ std::vector<DoctorObservation> CollectObservations(const MeasuredRun& run, const
         }
       }
     }
+  }
+
+  // What the tracers saw, each at its call site.
+  for (const auto& event : run.python_events) {
+    auto field = [&event](const char* name) {
+      auto found = event.fields.find(name);
+      return found != event.fields.end() ? found->second : std::string();
+    };
+    DoctorObservation* o = nullptr;
+    if (event.event == "os._exit") {
+      o = &add("python", "os._exit", {{"pid", std::to_string(event.pid)}, {"code", field("code")}});
+      o->affected_pids = {event.pid};
+    } else if (event.event == "sys.settrace" || event.event == "sys.setprofile" || event.event == "trace-fiddling") {
+      const std::string function = field("function");
+      o = &add("python", event.event,
+               {{"pid", std::to_string(event.pid)},
+                {"function", function == "None" ? "none" : "other"},
+                {"function_name", function}});
+    } else if (event.event == "_thread.start_new_thread") {
+      o = &add("python", event.event, {{"pid", std::to_string(event.pid)}, {"function_name", field("function")}});
+    } else if (event.event == "no-source") {
+      o = &add("python", "no-source", {{"pid", std::to_string(event.pid)}, {"filename", field("filename")}});
+    } else if (event.event == "import") {
+      o = &add("module", "imported", {{"pid", std::to_string(event.pid)}, {"name", field("module")}});
+    }
+    if (o == nullptr) continue;
+    o->observation.fields["site"] = site("", 0);
+    locate(*o, &event);
   }
 
   // Lines only threads of one kind ran: what coverage.py's thread tracing cannot reach.
@@ -472,10 +535,11 @@ std::vector<Finding> BuildFindings(const rules::KnowledgeBase& kb, const std::ve
   for (size_t i = 0; i < findings.size(); ++i) {
     Finding& finding = findings[i];
     if (finding.impact.lines > 0 || finding.severity == rules::Severity::kInfo) continue;
-    bool all_measured = !finding.pids.empty();
-    for (int32_t pid : finding.pids) all_measured = all_measured && measured_pids.count(pid) > 0;
-    bool thread_level = finding.pids.empty() && !finding.path.empty() && finding.line > 0;
-    if (all_measured && !thread_level) {
+    // Only findings about processes (with the lines they ran) can be judged by their impact.
+    if (affected_pids[i].empty() || affected_kinds.count(i)) continue;
+    bool all_measured = true;
+    for (int32_t pid : affected_pids[i]) all_measured = all_measured && measured_pids.count(pid) > 0;
+    if (all_measured) {
       finding.severity = rules::Severity::kInfo;
       finding.no_impact = true;
     }

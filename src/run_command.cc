@@ -468,6 +468,7 @@ int MeasureProgram(const RunOptions& options, MeasuredRun& measured) {
     PrintError(written.error().message + " (hit files kept in " + run_dir.path + ")");
     return kExitPycovFailed;
   }
+  measured.python_events = ReadPythonEvents(run_dir.path);
   run_dir.Remove();
   measured.exit = exit;
   measured.timed_out = timed_out;

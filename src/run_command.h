@@ -8,6 +8,7 @@
 #include "combine.h"
 #include "program_launch.h"
 #include "project_config.h"
+#include "python_events.h"
 #include "result.h"
 #include "sandbox/observation_log.h"
 #include "sandbox/supervisor.h"
@@ -50,6 +51,7 @@ struct MeasuredRun {
   sandbox::Mode mode = sandbox::Mode::kOff;   // what actually ran (observe may fall back to off)
   std::optional<sandbox::ObservationLog> log;  // the supervisor's, when it ran
   CombinedRun combined;
+  std::vector<PythonEvent> python_events;  // what the tracers observed, in time order
   std::vector<std::string> argv;  // the interpreter's
   std::string python;
   std::string data_file;          // absolute; written

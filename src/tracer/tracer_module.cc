@@ -23,11 +23,14 @@
 #include <internal/pycore_frame.h>
 #undef Py_BUILD_CORE
 
+#include <fcntl.h>
 #include <limits.h>
+#include <time.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -87,6 +90,10 @@ struct ProcessTracer {
   PyObject* original_settrace = nullptr;
   PyObject* original_gettrace = nullptr;
   PyObject* original_start_new_thread = nullptr;
+  PyObject* original_os_exit = nullptr;
+  PyObject* original_setprofile = nullptr;
+  int events_fd = -1;                       // Python-level observations, one JSON object per line
+  std::unordered_map<std::string, bool> modules_seen;
   PyObject* greenlet_getcurrent = nullptr;  // greenlet.getcurrent, once greenlet is imported
   unsigned long main_thread = 0;            // PyThread_get_thread_ident() of the main thread
 };
@@ -124,6 +131,30 @@ std::string RealPath(const std::string& filename) {
   return absolute;
 }
 
+void RecordEvent(const char* event, const std::string& fields, PyFrameObject* where);
+void AppendJsonString(std::string& out, const char* text, Py_ssize_t size);
+FileSlot* SlotForCode(PyCodeObject* code);
+
+// Code compiled from a string (exec, eval, compile with a made-up name) has no source file
+// that any report can show. Noted once per name, when measured code ran it directly.
+void NoteCodeWithoutSource(const std::string& filename) {
+  static bool noting = false;
+  if (noting || filename.rfind("<frozen", 0) == 0) return;
+  PyFrameObject* frame = PyEval_GetFrame();  // the frame being called
+  PyFrameObject* caller = frame != nullptr ? PyFrame_GetBack(frame) : nullptr;
+  if (caller == nullptr) return;
+  noting = true;
+  PyCodeObject* code = PyFrame_GetCode(caller);
+  if (SlotForCode(code)->measured) {
+    std::string fields = "\"filename\":";
+    AppendJsonString(fields, filename.c_str(), Py_ssize_t(filename.size()));
+    RecordEvent("no-source", fields, caller);
+  }
+  Py_DECREF(code);
+  Py_DECREF(caller);
+  noting = false;
+}
+
 FileSlot* SlotForFilename(PyObject* co_filename) {
   Py_ssize_t size = 0;
   const char* utf8 = PyUnicode_AsUTF8AndSize(co_filename, &size);
@@ -136,6 +167,7 @@ FileSlot* SlotForFilename(PyObject* co_filename) {
     return it->second;
   FileSlot* slot = &g_not_measured;
   // "<string>", "<frozen ...>", "<stdin>": code with no file of its own.
+  if (!filename.empty() && filename[0] == '<' && g->events_fd >= 0) NoteCodeWithoutSource(filename);
   if (!filename.empty() && filename[0] != '<') {
     std::string path = RealPath(filename);
     if (auto it = g->slots_by_path.find(path); it != g->slots_by_path.end()) {
@@ -426,6 +458,205 @@ PyObject* EvalFrame(PyThreadState* tstate, _PyInterpreterFrame* frame, int throw
   return _PyEval_EvalFrameDefault(tstate, frame, throwflag);
 }
 
+
+// ---------------------------------------------------------------------------------------
+// Python-level observations (SPEC §3 step 2): what the program did that matters for coverage
+// measurement, with the call site in the user's code. They come from an audit hook and from
+// the wrappers above, never from the line path.
+
+int64_t NowUnixNs() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+void AppendJsonString(std::string& out, const char* text, Py_ssize_t size) {
+  out += '"';
+  const size_t length = size < 0 ? std::strlen(text) : size_t(size);
+  for (size_t i = 0; i < length; ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += char(c);
+    } else if (c < 0x20) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof(escaped), "\\u%04x", c);
+      out += escaped;
+    } else {
+      out += char(c);
+    }
+  }
+  out += '"';
+}
+
+void AppendJsonString(std::string& out, PyObject* text_object) {
+  Py_ssize_t size = 0;
+  const char* text = text_object != nullptr && PyUnicode_Check(text_object) ? PyUnicode_AsUTF8AndSize(text_object, &size)
+                                                                             : nullptr;
+  if (text == nullptr) {
+    PyErr_Clear();
+    out += "null";
+    return;
+  }
+  AppendJsonString(out, text, size);
+}
+
+// The call site (the innermost frame of measured code) and the stack, innermost first.
+void AppendCallSite(std::string& out, PyFrameObject* start) {
+  std::string site = "null", stack = "[";
+  int depth = 0;
+  PyFrameObject* frame = start;
+  Py_XINCREF(frame);
+  while (frame != nullptr) {
+    PyCodeObject* code = PyFrame_GetCode(frame);
+    const int line = PyFrame_GetLineNumber(frame);
+    FileSlot* slot = SlotForCode(code);
+    std::string where;
+    AppendJsonString(where, code->co_filename);
+    where = "{\"path\":" + where + ",\"line\":" + std::to_string(line) + "}";
+    if (site == "null" && slot->measured) site = where;
+    if (depth < 12) stack += (depth ? "," : "") + where;
+    ++depth;
+    Py_DECREF(code);
+    PyFrameObject* back = PyFrame_GetBack(frame);
+    Py_DECREF(frame);
+    frame = back;
+  }
+  out += ",\"site\":" + site + ",\"stack\":" + stack + "]";
+}
+
+// Writes one observation: {"event":..., "pid":..., "t":..., <fields>, "site":..., "stack":...}.
+void RecordEvent(const char* event, const std::string& fields, PyFrameObject* where) {
+  if (g == nullptr || g->events_fd < 0) return;
+  std::string line = "{\"event\":";
+  AppendJsonString(line, event, -1);
+  line += ",\"pid\":" + std::to_string(getpid()) + ",\"t\":" + std::to_string(NowUnixNs());
+  if (!fields.empty()) line += "," + fields;
+  AppendCallSite(line, where);
+  line += "}\n";
+  // O_APPEND and one write: lines of several processes (forked children share the file) never mix.
+  ssize_t written = write(g->events_fd, line.data(), line.size());
+  (void)written;
+}
+
+std::string NameOfCallable(PyObject* callable) {
+  std::string out;
+  PyObject* name = callable != nullptr && callable != Py_None ? PyObject_GetAttrString(callable, "__qualname__")
+                                                              : nullptr;
+  if (name == nullptr) {
+    PyErr_Clear();
+    AppendJsonString(out, callable == Py_None || callable == nullptr ? "None" : Py_TYPE(callable)->tp_name, -1);
+  } else {
+    AppendJsonString(out, name);
+    Py_DECREF(name);
+  }
+  return out;
+}
+
+// Whether a frame on the stack already has its own f_trace: code that points frame.f_trace at
+// a function and then installs it (DecoratorTools' decorate_assignment) rather than the plain
+// sys.settrace of a debugger or profiler.
+bool SomeFrameHasItsOwnTrace(PyFrameObject* start) {
+  bool found = false;
+  PyFrameObject* frame = start;
+  Py_XINCREF(frame);
+  while (frame != nullptr && !found) {
+    found = frame->f_trace != nullptr && frame->f_trace != Py_None;
+    PyFrameObject* back = PyFrame_GetBack(frame);
+    Py_DECREF(frame);
+    frame = back;
+  }
+  Py_XDECREF(frame);
+  return found;
+}
+
+bool IsWatchedModule(const char* name) {
+  for (const char* watched : {"greenlet", "gevent", "eventlet", "multiprocessing"})
+    if (std::strcmp(name, watched) == 0) return true;
+  return false;
+}
+
+int AuditHook(const char* event, PyObject* args, void*) {
+  if (g == nullptr || !g->started || g->events_fd < 0) return 0;
+  // Most audit events are not ours: decide on the name's first characters.
+  if (event[0] != 'o' && event[0] != 's' && event[0] != 'i') return 0;
+  const bool exec = std::strcmp(event, "os.exec") == 0, fork = std::strcmp(event, "os.fork") == 0,
+             forkpty = std::strcmp(event, "os.forkpty") == 0, spawn = std::strcmp(event, "os.posix_spawn") == 0,
+             system = std::strcmp(event, "os.system") == 0, popen = std::strcmp(event, "subprocess.Popen") == 0,
+             settrace = std::strcmp(event, "sys.settrace") == 0, setprofile = std::strcmp(event, "sys.setprofile") == 0,
+             import = std::strcmp(event, "import") == 0;
+  if (!(exec || fork || forkpty || spawn || system || popen || settrace || setprofile || import)) return 0;
+  PyObject *exc_type, *exc_value, *exc_tb;
+  PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
+  PyFrameObject* frame = PyEval_GetFrame();  // borrowed: the caller of the audited function
+  std::string fields;
+  const char* name = event;
+  if (import) {
+    PyObject* module = PyTuple_Check(args) && PyTuple_GET_SIZE(args) > 0 ? PyTuple_GET_ITEM(args, 0) : nullptr;
+    const char* module_name = module != nullptr && PyUnicode_Check(module) ? PyUnicode_AsUTF8(module) : nullptr;
+    if (module_name == nullptr || !IsWatchedModule(module_name) || g->modules_seen[module_name]) {
+      PyErr_Clear();
+      PyErr_Restore(exc_type, exc_value, exc_tb);
+      return 0;
+    }
+    g->modules_seen[module_name] = true;
+    fields = "\"module\":";
+    AppendJsonString(fields, module_name, -1);
+  } else if (settrace || setprofile) {
+    // The audit event carries no argument: the function is what sys.settrace was given,
+    // which the wrapper records itself. Here only C-level PyEval_SetTrace is left to note.
+    PyErr_Restore(exc_type, exc_value, exc_tb);
+    return 0;
+  } else if (PyTuple_Check(args) && PyTuple_GET_SIZE(args) > 0) {
+    PyObject* first = PyTuple_GET_ITEM(args, 0);
+    if (PyUnicode_Check(first)) {
+      fields = "\"argument\":";
+      AppendJsonString(fields, first);
+    } else if (PyBytes_Check(first)) {
+      fields = "\"argument\":";
+      AppendJsonString(fields, PyBytes_AS_STRING(first), PyBytes_GET_SIZE(first));
+    }
+  }
+  RecordEvent(name, fields, frame);
+  PyErr_Clear();
+  PyErr_Restore(exc_type, exc_value, exc_tb);
+  return 0;
+}
+
+// os._exit has no audit event: a wrapper notes it, then ends the process as the original does.
+PyObject* OsExit(PyObject*, PyObject* args) {
+  if (PyTuple_Check(args) && PyTuple_GET_SIZE(args) == 1 && PyLong_Check(PyTuple_GET_ITEM(args, 0))) {
+    std::string fields = "\"code\":" + std::to_string(PyLong_AsLong(PyTuple_GET_ITEM(args, 0)));
+    PyErr_Clear();
+    RecordEvent("os._exit", fields, PyEval_GetFrame());
+  }
+  return PyObject_Call(g->original_os_exit, args, nullptr);
+}
+
+PyMethodDef kOsExitDef = {"_exit", OsExit, METH_VARARGS,
+                          "_exit(status)\n--\n\nExit to the system with specified status, without normal exit processing."};
+
+bool WrapOsExit() {
+  PyObject* os_module = PyImport_ImportModule("os");
+  if (os_module == nullptr) return false;
+  g->original_os_exit = PyObject_GetAttrString(os_module, "_exit");
+  PyObject* module_name = PyUnicode_FromString("posix");
+  PyObject* wrapper = g->original_os_exit != nullptr && module_name != nullptr
+                          ? PyCFunction_NewEx(&kOsExitDef, nullptr, module_name)
+                          : nullptr;
+  bool ok = wrapper != nullptr && PyObject_SetAttrString(os_module, "_exit", wrapper) == 0;
+  Py_XDECREF(wrapper);
+  Py_XDECREF(module_name);
+  Py_DECREF(os_module);
+  return ok;
+}
+
+void OpenEventsFile(const char* run_dir) {
+  char path[PATH_MAX];
+  std::snprintf(path, sizeof(path), "%s/%d-%lld.events", run_dir, int(getpid()), (long long)NowUnixNs());
+  g->events_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+}
+
 // ---------------------------------------------------------------------------------------
 // Fork: the child records into a file of its own before any of its Python code runs.
 
@@ -440,6 +671,17 @@ void AfterForkInChild() {
 // The module's Python interface
 
 PyObject* SetTrace(PyObject*, PyObject* func) {
+  {
+    PyFrameObject* caller = PyEval_GetFrame();
+    PyThreadState* tstate = PyThreadState_Get();
+    const bool had_own = tstate->c_tracefunc == Trace &&
+                         reinterpret_cast<ThreadTracer*>(tstate->c_traceobj)->chained_func != nullptr;
+    if (func != Py_None && SomeFrameHasItsOwnTrace(caller)) {
+      RecordEvent("trace-fiddling", "\"function\":" + NameOfCallable(func), caller);
+    } else if (func != Py_None || had_own) {
+      RecordEvent("sys.settrace", "\"function\":" + NameOfCallable(func), caller);
+    }
+  }
   PyObject* result = PyObject_CallOneArg(g->original_settrace, func);
   if (result == nullptr) return nullptr;
   Py_DECREF(result);
@@ -460,6 +702,13 @@ PyObject* SetTrace(PyObject*, PyObject* func) {
   Py_RETURN_NONE;
 }
 
+// sys.setprofile is wrapped only to note who installs a profile function (its audit event
+// carries no argument): code run inside a profile function is never traced.
+PyObject* SetProfile(PyObject*, PyObject* func) {
+  if (func != Py_None) RecordEvent("sys.setprofile", "\"function\":" + NameOfCallable(func), PyEval_GetFrame());
+  return PyObject_CallOneArg(g->original_setprofile, func);
+}
+
 PyObject* GetTrace(PyObject*, PyObject*) {
   PyThreadState* tstate = PyThreadState_Get();
   if (tstate->c_tracefunc != Trace) return PyObject_CallNoArgs(g->original_gettrace);
@@ -471,23 +720,31 @@ PyObject* GetTrace(PyObject*, PyObject*) {
 
 PyMethodDef kSetTraceDef = {"settrace", SetTrace, METH_O,
                             "settrace(function)\n--\n\nSet the global debug tracing function (pycov keeps measuring)."};
+PyMethodDef kSetProfileDef = {"setprofile", SetProfile, METH_O,
+                              "setprofile(function)\n--\n\nSet the profiling function."};
 PyMethodDef kGetTraceDef = {"gettrace", GetTrace, METH_NOARGS,
                             "gettrace()\n--\n\nReturn the global debug tracing function set with sys.settrace."};
 
 bool WrapSysTraceFunctions() {
   g->original_settrace = PySys_GetObject("settrace");
   g->original_gettrace = PySys_GetObject("gettrace");
-  if (g->original_settrace == nullptr || g->original_gettrace == nullptr) return false;
+  g->original_setprofile = PySys_GetObject("setprofile");
+  if (g->original_settrace == nullptr || g->original_gettrace == nullptr || g->original_setprofile == nullptr)
+    return false;
   Py_INCREF(g->original_settrace);
   Py_INCREF(g->original_gettrace);
+  Py_INCREF(g->original_setprofile);
   PyObject* sys_name = PyUnicode_FromString("sys");
   PyObject* settrace = PyCFunction_NewEx(&kSetTraceDef, nullptr, sys_name);
   PyObject* gettrace = PyCFunction_NewEx(&kGetTraceDef, nullptr, sys_name);
+  PyObject* setprofile = PyCFunction_NewEx(&kSetProfileDef, nullptr, sys_name);
   Py_XDECREF(sys_name);
-  bool ok = settrace != nullptr && gettrace != nullptr && PySys_SetObject("settrace", settrace) == 0 &&
-            PySys_SetObject("gettrace", gettrace) == 0;
+  bool ok = settrace != nullptr && gettrace != nullptr && setprofile != nullptr &&
+            PySys_SetObject("settrace", settrace) == 0 && PySys_SetObject("gettrace", gettrace) == 0 &&
+            PySys_SetObject("setprofile", setprofile) == 0;
   Py_XDECREF(settrace);
   Py_XDECREF(gettrace);
+  Py_XDECREF(setprofile);
   return ok;
 }
 
@@ -514,6 +771,10 @@ PyObject* StartNewThread(PyObject*, PyObject* args) {
   // Anything the original would refuse goes to it unchanged, for the same error.
   if (!PyTuple_Check(args) || PyTuple_GET_SIZE(args) < 1 || !PyCallable_Check(PyTuple_GET_ITEM(args, 0)))
     return PyObject_Call(g->original_start_new_thread, args, nullptr);
+  // threading starts its threads through here too; only other callers are raw _thread use.
+  const std::string function = NameOfCallable(PyTuple_GET_ITEM(args, 0));
+  if (function != "\"Thread._bootstrap\"")
+    RecordEvent("_thread.start_new_thread", "\"function\":" + function, PyEval_GetFrame());
   auto* entry = PyObject_New(ThreadEntry, &ThreadEntryType);
   if (entry == nullptr) return nullptr;
   entry->func = Py_NewRef(PyTuple_GET_ITEM(args, 0));
@@ -621,6 +882,11 @@ PyObject* Start(PyObject*, PyObject* args) {
   }
   if (!WrapSysTraceFunctions()) {
     if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "cannot wrap sys.settrace and sys.gettrace");
+    return nullptr;
+  }
+  OpenEventsFile(run_dir);
+  if (!WrapOsExit() || PySys_AddAuditHook(AuditHook, nullptr) != 0) {
+    if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "cannot install pycov's observation hooks");
     return nullptr;
   }
   if (!WrapStartNewThread()) {

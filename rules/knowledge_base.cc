@@ -205,10 +205,13 @@ class EntryReader {
 
     const toml::table* message = SubTable(root, "message");
     if (message == nullptr) return Fail(&root, "message", "missing table");
-    if (auto s = OnlyKnownKeys(*message, "message", {"text"}); !s) return s.error();
+    if (auto s = OnlyKnownKeys(*message, "message", {"text", "pycov"}); !s) return s.error();
     auto text = String(*message, "message", "text", true);
     if (!text) return text.error();
     entry.message = *text;
+    auto pycov_note = String(*message, "message", "pycov", false);
+    if (!pycov_note) return pycov_note.error();
+    entry.pycov_note = *pycov_note;
 
     const toml::table* explanation = SubTable(root, "explanation");
     if (explanation == nullptr) return Fail(&root, "explanation", "missing table");

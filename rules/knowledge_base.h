@@ -61,6 +61,7 @@ struct KbEntry {
   std::vector<Pattern> match_unless;
   std::vector<CoveragePyFix> fixed_by;
   std::string message;      // a template: {field} is filled from the observation
+  std::string pycov_note;   // a template too: what pycov itself did about the problem (optional)
   std::string explanation;  // Markdown
   std::vector<Remediation> remediation;
   std::vector<Reference> references;

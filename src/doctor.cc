@@ -446,6 +446,13 @@ std::vector<DoctorObservation> CollectObservations(const MeasuredRun& run, const
     }
   }
 
+  // What pycov itself did, for entries that say so.
+  for (auto& o : observations)
+    o.observation.fields["pycov_timid"] =
+        run.timid ? "ran with --timid: while the program's own trace function was installed, pycov stepped "
+                    "aside and did not measure those lines"
+                  : "did not need --timid: the program's trace function ran chained behind pycov's, and pycov "
+                    "kept measuring";
   if (!python_version.empty()) {
     std::string major_minor = python_version.substr(0, python_version.find('.', python_version.find('.') + 1));
     add("interpreter", "version", {{"version", python_version}, {"major_minor", major_minor}});
@@ -485,6 +492,7 @@ std::vector<Finding> BuildFindings(const rules::KnowledgeBase& kb, const std::ve
       finding->entry = match.entry;
       finding->severity = match.entry->severity;
       finding->message = rules::FillTemplate(match.entry->message, *match.observation);
+      finding->pycov_note = rules::FillTemplate(match.entry->pycov_note, *match.observation);
       finding->path = observation.path;
       finding->line = observation.line;
       for (const auto& remedy : match.entry->remediation)

@@ -63,6 +63,7 @@ struct Finding {
   std::vector<const rules::Remediation*> remediation;  // the advice for the user's coverage.py
   std::string handled_by;  // when the user's coverage.py setup already handles it: the setting
   bool no_impact = false;  // lowered to info: it cost no project line in this run
+  std::string pycov_note;  // what pycov itself did about it
 };
 
 /// Matches the observations and groups the matches by entry and location.

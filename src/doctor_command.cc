@@ -142,6 +142,7 @@ std::string RenderText(const std::vector<Finding>& findings, const CoverageRepor
                          "reports them as missed\n",
                          f.impact.lines, f.impact.by_file.size());
     if (f.no_impact) out += "  = note: no project line depended on it in this run\n";
+    if (!f.pycov_note.empty()) out += "  = pycov: " + f.pycov_note + "\n";
     if (!f.handled_by.empty())
       out += fmt::format("  = note: your coverage.py config already handles this ({})\n", f.handled_by);
     else
@@ -225,6 +226,7 @@ std::string RenderJson(const std::vector<Finding>& findings, const CoverageRepor
                     {"evidence", {{"pids", f.pids}}},
                     {"impact", {{"lines", f.impact.lines}, {"files", impact_files}}},
                     {"handled_by_config", f.handled_by.empty() ? json(nullptr) : json(f.handled_by)},
+                    {"pycov", f.pycov_note.empty() ? json(nullptr) : json(f.pycov_note)},
                     {"remediation", remediation}});
   }
   out["findings"] = list;

@@ -48,10 +48,10 @@ Result<ProjectConfig> ReadProjectConfig(const std::string& path) {
   if (table == nullptr) return config;
   for (const auto& [key_view, node] : *table) {
     const std::string key(key_view.str());
-    if (key == "branch") {
+    if (key == "branch" || key == "timid") {
       auto flag = node.value<bool>();
-      if (!flag) return Error{Where(path, node) + ": [tool.pycov] branch must be true or false"};
-      config.branch = *flag;
+      if (!flag) return Error{Where(path, node) + ": [tool.pycov] " + key + " must be true or false"};
+      (key == "branch" ? config.branch : config.timid) = *flag;
     } else if (key == "source" || key == "include" || key == "omit") {
       auto values = StringList(path, key, node);
       if (!values) return values.error();
@@ -76,7 +76,7 @@ Result<ProjectConfig> ReadProjectConfig(const std::string& path) {
     } else {
       return Error{Where(path, node) + ": unknown setting '" + key +
                    "' in [tool.pycov] (known: branch, data_file, include, omit, orphan_grace, python, sandbox, "
-                   "source, timeout)"};
+                   "source, timeout, timid)"};
     }
   }
   return config;

@@ -12,6 +12,7 @@ namespace pycov {
 
 struct ProjectConfig {
   std::optional<bool> branch;
+  std::optional<bool> timid;
   std::optional<std::vector<std::string>> source;
   std::optional<std::vector<std::string>> include;
   std::optional<std::vector<std::string>> omit;

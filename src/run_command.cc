@@ -193,6 +193,8 @@ std::string RunUsage() {
          "\n"
          "options:\n"
          "  --branch             measure branches (arcs) as well as lines\n"
+         "  --timid              while the program has a trace function of its own, leave the\n"
+         "                       thread to it (lines run meanwhile are not measured)\n"
          "  --source DIR         measure only files under DIR (repeat or separate with commas)\n"
          "  --include GLOB       measure only files matching GLOB (when no --source)\n"
          "  --omit GLOB          never measure files matching GLOB\n"
@@ -213,6 +215,7 @@ std::string RunUsage() {
 RunOptions RunDefaultsFrom(const ProjectConfig& config) {
   RunOptions options;
   if (config.branch) options.branch = *config.branch;
+  if (config.timid) options.timid = *config.timid;
   if (config.source) options.source_dirs = *config.source;
   if (config.include) options.include_globs = *config.include;
   if (config.omit) options.omit_globs = *config.omit;
@@ -260,6 +263,10 @@ Result<RunOptions> ParseRunArguments(const std::vector<std::string>& args, RunOp
     }
     if (arg == "--branch") {
       options.branch = true;
+      continue;
+    }
+    if (arg == "--timid") {
+      options.timid = true;
       continue;
     }
     if (arg.size() > 1 && arg[0] == '-') {
@@ -332,6 +339,7 @@ int MeasureProgram(const RunOptions& options, MeasuredRun& measured) {
 
   RunConfig config;
   config.branch = options.branch;
+  config.timid = options.timid;
   FileSelection& selection = config.selection;
   for (const auto& dir : options.source_dirs) {
     std::string real = RealPathOr(dir, "");
@@ -472,6 +480,7 @@ int MeasureProgram(const RunOptions& options, MeasuredRun& measured) {
   run_dir.Remove();
   measured.exit = exit;
   measured.timed_out = timed_out;
+  measured.timid = options.timid;
   measured.mode = mode;
   measured.argv = argv;
   measured.python = python.value();

@@ -17,6 +17,7 @@ namespace pycov {
 
 struct RunOptions {
   bool branch = false;
+  bool timid = false;
   std::vector<std::string> source_dirs;
   std::vector<std::string> include_globs;
   std::vector<std::string> omit_globs;
@@ -48,6 +49,7 @@ std::string RunUsage();
 struct MeasuredRun {
   ProgramExit exit;
   bool timed_out = false;
+  bool timid = false;
   sandbox::Mode mode = sandbox::Mode::kOff;   // what actually ran (observe may fall back to off)
   std::optional<sandbox::ObservationLog> log;  // the supervisor's, when it ran
   CombinedRun combined;

@@ -8,6 +8,7 @@ namespace pycov {
 std::string RunConfig::Serialize() const {
   std::ostringstream out;
   out << "branch=" << (branch ? 1 : 0) << '\n';
+  out << "timid=" << (timid ? 1 : 0) << '\n';
   auto emit = [&](const char* key, const std::vector<std::string>& values) {
     for (const auto& v : values) out << key << '=' << v << '\n';
   };
@@ -30,6 +31,7 @@ RunConfig RunConfig::Parse(const std::string& text) {
     if (eq == std::string::npos) continue;
     std::string key = line.substr(0, eq), value = line.substr(eq + 1);
     if (key == "branch") config.branch = value == "1";
+    else if (key == "timid") config.timid = value == "1";
     else if (key == "source") s.source_dirs.push_back(value);
     else if (key == "include") s.include_globs.push_back(value);
     else if (key == "omit") s.omit_globs.push_back(value);

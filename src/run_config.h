@@ -10,6 +10,7 @@ namespace pycov {
 
 struct RunConfig {
   bool branch = false;
+  bool timid = false;  // step aside while the program has its own trace function (--timid)
   FileSelection selection;
 
   /// Serialises to `key=value` lines, and back; unknown keys are ignored.

@@ -82,6 +82,7 @@ struct ThreadTracer {
 struct ProcessTracer {
   bool started = false;
   bool branch = false;
+  bool timid = false;
   Py_ssize_t code_extra_index = -1;
   HitFileWriter writer;
   FileSelection selection;
@@ -101,6 +102,10 @@ struct ProcessTracer {
 // Set by the _thread.start_new_thread trampoline in the thread it starts, before any of its
 // Python code runs: the thread's tracer is then created knowing where the thread came from.
 thread_local bool t_started_by_thread_module = false;
+
+// Set while pycov's sys.settrace wrapper runs: a "sys.settrace" audit event outside it comes
+// from C code calling PyEval_SetTrace.
+thread_local bool t_in_settrace_wrapper = false;
 
 ProcessTracer* g = nullptr;  // never freed: trace calls can come during interpreter teardown
 
@@ -358,6 +363,9 @@ void Adopt(PyThreadState* tstate, _PyInterpreterFrame* first_frame = nullptr) {
   PyObject *exc_type, *exc_value, *exc_tb;
   PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
   ThreadTracer* tt = ThreadTracerForThisThread(first_frame);
+  // --timid: while the program has a trace function of its own, it has the thread to itself,
+  // as it would unmeasured; pycov comes back when the program removes it.
+  if (g->timid && tstate->c_tracefunc != nullptr && tstate->c_tracefunc != Trace) tt = nullptr;
   if (tt != nullptr) {
     Py_tracefunc wanted_func = tstate->c_tracefunc;
     PyObject* wanted_obj = tstate->c_traceobj;
@@ -454,7 +462,7 @@ int Trace(PyObject* obj, PyFrameObject* frame, int what, PyObject* arg) {
 
 // PEP 523 hook: every frame of every thread passes here first.
 PyObject* EvalFrame(PyThreadState* tstate, _PyInterpreterFrame* frame, int throwflag) {
-  if (tstate->c_tracefunc != Trace) Adopt(tstate, frame);
+  if (tstate->c_tracefunc != Trace && !(g->timid && tstate->c_tracefunc != nullptr)) Adopt(tstate, frame);
   return _PyEval_EvalFrameDefault(tstate, frame, throwflag);
 }
 
@@ -603,10 +611,13 @@ int AuditHook(const char* event, PyObject* args, void*) {
     fields = "\"module\":";
     AppendJsonString(fields, module_name, -1);
   } else if (settrace || setprofile) {
-    // The audit event carries no argument: the function is what sys.settrace was given,
-    // which the wrapper records itself. Here only C-level PyEval_SetTrace is left to note.
-    PyErr_Restore(exc_type, exc_value, exc_tb);
-    return 0;
+    // The audit event carries no argument. sys.settrace/sys.setprofile calls are noted by
+    // their wrappers, with the function; what is left is C code calling PyEval_SetTrace.
+    if (setprofile || t_in_settrace_wrapper) {
+      PyErr_Restore(exc_type, exc_value, exc_tb);
+      return 0;
+    }
+    fields = "\"function\":\"(a C function)\"";
   } else if (PyTuple_Check(args) && PyTuple_GET_SIZE(args) > 0) {
     PyObject* first = PyTuple_GET_ITEM(args, 0);
     if (PyUnicode_Check(first)) {
@@ -682,7 +693,9 @@ PyObject* SetTrace(PyObject*, PyObject* func) {
       RecordEvent("sys.settrace", "\"function\":" + NameOfCallable(func), caller);
     }
   }
+  t_in_settrace_wrapper = true;
   PyObject* result = PyObject_CallOneArg(g->original_settrace, func);
+  t_in_settrace_wrapper = false;
   if (result == nullptr) return nullptr;
   Py_DECREF(result);
   PyThreadState* tstate = PyThreadState_Get();
@@ -855,6 +868,7 @@ PyObject* Start(PyObject*, PyObject* args) {
   RunConfig config = RunConfig::Parse(config_text);
   g->selection = std::move(config.selection);
   g->branch = config.branch;
+  g->timid = config.timid;
   if (!AppendStrings(library_dirs, g->selection.library_dirs) || !AppendStrings(pycov_dirs, g->selection.pycov_dirs))
     return nullptr;
 

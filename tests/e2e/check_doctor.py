@@ -135,6 +135,47 @@ class DoctorCommand(unittest.TestCase):
         self.assertEqual(killed[0]["impact"]["lines"], 3)
         self.assertTrue(os.path.exists(os.path.join(self.dir, ".coverage")))
 
+    def test_timid_steps_aside_while_the_program_traces(self):
+        self.write("app.py", "import sys\n"
+                             "def tracer(frame, event, arg):\n"
+                             "    return None\n"
+                             "def traced():\n"
+                             "    return 42\n"
+                             "sys.settrace(tracer)\n"
+                             "traced()\n"
+                             "sys.settrace(None)\n"
+                             "def after():\n"
+                             "    return 1\n"
+                             "after()\n")
+        from coverage import CoverageData
+
+        def lines():
+            data = CoverageData(basename=os.path.join(self.dir, ".coverage"))
+            data.read()
+            return set(data.lines(os.path.join(self.dir, "app.py")))
+
+        plain = subprocess.run([PYCOV, "run", "--python", PYTHON, "app.py"], cwd=self.dir, capture_output=True,
+                               text=True, timeout=60)
+        self.assertEqual(plain.returncode, 0, plain.stderr)
+        self.assertIn(5, lines())  # measured while the program's tracer was installed
+        timid = subprocess.run([PYCOV, "run", "--python", PYTHON, "--timid", "app.py"], cwd=self.dir,
+                               capture_output=True, text=True, timeout=60)
+        self.assertEqual(timid.returncode, 0, timid.stderr)
+        self.assertNotIn(5, lines())  # the program had the thread to itself
+        self.assertIn(10, lines())    # and pycov came back after
+        report = json.loads(doctor(self.dir, "--timid", "--format", "json", "app.py").stdout)
+        self.assertTrue(any(f["id"] == "PYC301" for f in report["findings"]), report["findings"])
+
+    def test_fiddling_says_whether_pycov_needed_timid(self):
+        with open(os.path.join(KB, "PYC302-trace-function-fiddling.toml"), "rb") as f:
+            program = tomllib.load(f)["test"][0]["program"]
+        self.write("app.py", program)
+        report = json.loads(doctor(self.dir, "--format", "json", "app.py").stdout)
+        fiddling = [f for f in report["findings"] if f["id"] == "PYC302"]
+        self.assertTrue(fiddling, report["findings"])
+        self.assertIn("did not need --timid", fiddling[0]["pycov"])
+        self.assertIn("timid = true", fiddling[0]["remediation"][0]["pyproject"])
+
     def test_bad_options_are_usage_errors(self):
         self.write("app.py", "print('x')\n")
         for args, named in ((["--fail-on", "sometimes"], "--fail-on sometimes"), (["--format", "xml"], "--format xml"),

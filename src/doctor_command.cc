@@ -129,7 +129,7 @@ std::string RenderText(const std::vector<Finding>& findings, const CoverageRepor
     if (!f.path.empty()) {
       out += fmt::format(" --> {}{}\n", f.path, f.line > 0 ? ":" + std::to_string(f.line) : "");
       if (std::string source = SourceLine(f.path, f.line); !source.empty())
-        out += fmt::format("  |\n{:>3} | {}\n  |\n", f.line, source);
+        out += fmt::format("    |\n{:>3} | {}\n    |\n", f.line, source);
     }
     if (!f.pids.empty()) {
       std::string pids;
@@ -163,6 +163,7 @@ std::string RenderText(const std::vector<Finding>& findings, const CoverageRepor
         if (!remedy->coveragerc.empty()) out += "  .coveragerc:\n" + indent(remedy->coveragerc);
         if (!remedy->text.empty()) out += "  " + remedy->text + "\n";
       }
+    if (!out.ends_with("\n\n")) out += "\n";
     out += fmt::format("For more information: pycov explain {}\n\n", f.entry->id);
   }
   int errors = 0, warnings = 0, infos = 0;

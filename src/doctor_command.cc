@@ -3,13 +3,15 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <cstdio>
 #include <fstream>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
+#include "bug_report_bundle.h"
 #include "coverage_report.h"
 #include "doctor.h"
+#include "doctor_report.h"
 #include "exit_codes.h"
 #include "kb_command.h"
 #include "project_config.h"
@@ -19,7 +21,6 @@ namespace pycov {
 namespace {
 
 namespace fs = std::filesystem;
-using nlohmann::json;
 
 void PrintError(const std::string& message) { fmt::print(stderr, "pycov: error: {}\n", message); }
 
@@ -31,25 +32,47 @@ constexpr const char* kDoctorUsage =
     "coverage.py version and config.\n"
     "\n"
     "options (besides those of pycov run):\n"
-    "  --format text|json      how to report (default text)\n"
-    "  --output PATH           write the report there; the program's output is untouched\n"
+    "  --format FORMAT[:PATH]  text (default), json, sarif, github, gitlab or markdown; with\n"
+    "                          :PATH that report goes to PATH. Repeat for several at once:\n"
+    "                          --format text --format sarif:findings.sarif. Under GitHub Actions\n"
+    "                          (GITHUB_ACTIONS=true) the default is github: the text report,\n"
+    "                          workflow annotations, and a table in $GITHUB_STEP_SUMMARY\n"
+    "  --output PATH           write the report without a :PATH there; the program's own\n"
+    "                          output is untouched\n"
     "  --fail-on LEVEL         error (default), warning, info or never: exit 1 when a finding\n"
     "                          is at or above LEVEL\n"
     "  --coverage-config PATH  the coverage.py config to judge (default: .coveragerc, setup.cfg,\n"
     "                          tox.ini, pyproject.toml in the current directory)\n"
     "  --kb DIR                add a directory of knowledge-base entries of your own\n"
+    "  --bundle[=PATH]         also write a bug-report zip (default pycov-bundle-DATE-TIME.zip);\n"
+    "                          secrets, home, user and host names are redacted before writing\n"
+    "  --include-source        put the measured project files in the bundle too\n"
     "exit status: 0 no finding at or above --fail-on, 1 findings, 3 pycov failed or could not\n"
     "observe the program, 4 usage or configuration error.\n";
 
+struct ReportTarget {
+  std::string format;  // text, json, sarif, github, gitlab, markdown
+  std::string path;    // empty: --output, else standard output
+};
+
 struct DoctorOptions {
-  std::string format = "text";
+  std::vector<ReportTarget> targets;  // empty: the default for where pycov runs
   std::string output;
   std::string fail_on = "error";
   std::string coverage_config;
   std::vector<std::string> kb_directories;
   std::vector<std::string> run_arguments;
+  bool bundle = false;
+  std::string bundle_path;  // empty: the default name
+  bool include_source = false;
   bool help = false;
 };
+
+bool KnownFormat(const std::string& name) {
+  for (const char* known : {"text", "json", "sarif", "github", "gitlab", "markdown"})
+    if (name == known) return true;
+  return false;
+}
 
 // Doctor's own options come before the program, mixed with pycov run's; the rest is run's.
 Result<DoctorOptions> ParseDoctorArguments(const std::vector<std::string>& args) {
@@ -57,7 +80,7 @@ Result<DoctorOptions> ParseDoctorArguments(const std::vector<std::string>& args)
   static const char* kValued[] = {"--format", "--output", "--fail-on", "--coverage-config", "--kb"};
   static const char* kRunValued[] = {"--source",  "--include", "--omit",         "--data-file",
                                      "--python",  "--sandbox", "--timeout",      "--orphan-grace",
-                                     "--observation-log"};
+                                     "--observation-log", "--color"};
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     // The program starts at the script, -m or --: everything from there is pycov run's.
@@ -68,6 +91,19 @@ Result<DoctorOptions> ParseDoctorArguments(const std::vector<std::string>& args)
     if (arg == "-h" || arg == "--help") {
       options.help = true;
       return options;
+    }
+    if (arg == "--include-source") {
+      options.include_source = true;
+      continue;
+    }
+    // --bundle takes its path only as --bundle=PATH or as a following NAME.zip, so that
+    // `--bundle app.py` still runs app.py.
+    if (arg == "--bundle" || arg.rfind("--bundle=", 0) == 0) {
+      options.bundle = true;
+      if (arg.size() > 9) options.bundle_path = arg.substr(9);
+      else if (i + 1 < args.size() && args[i + 1].ends_with(".zip")) options.bundle_path = args[++i];
+      if (arg.size() == 9 && options.bundle_path.empty() && arg.back() == '=') return Error{"--bundle= needs a PATH"};
+      continue;
     }
     std::string name = arg, value;
     bool inline_value = false;
@@ -89,8 +125,15 @@ Result<DoctorOptions> ParseDoctorArguments(const std::vector<std::string>& args)
       value = args[++i];
     }
     if (name == "--format") {
-      if (value != "text" && value != "json") return Error{"--format " + value + ": expected text or json"};
-      options.format = value;
+      ReportTarget target;
+      size_t colon = value.find(':');
+      target.format = value.substr(0, colon);
+      if (colon != std::string::npos) target.path = value.substr(colon + 1);
+      if (!KnownFormat(target.format))
+        return Error{"--format " + value + ": expected text, json, sarif, github, gitlab or markdown, optionally "
+                     "followed by :PATH"};
+      if (colon != std::string::npos && target.path.empty()) return Error{"--format " + value + ": empty PATH"};
+      options.targets.push_back(target);
     } else if (name == "--output") {
       options.output = value;
     } else if (name == "--fail-on") {
@@ -104,134 +147,44 @@ Result<DoctorOptions> ParseDoctorArguments(const std::vector<std::string>& args)
       options.kb_directories.push_back(value);
     }
   }
+  if (options.targets.empty()) {
+    const char* github = getenv("GITHUB_ACTIONS");
+    options.targets.push_back({github != nullptr && std::string(github) == "true" ? "github" : "text", ""});
+  }
+  int unnamed = 0;
+  for (auto& target : options.targets) {
+    if (target.path.empty()) {
+      target.path = options.output;
+      ++unnamed;
+    }
+  }
+  if (unnamed > 1) return Error{"--format: only one report can go to " +
+                                (options.output.empty() ? std::string("standard output") : options.output) +
+                                "; give the others a :PATH"};
   return options;
 }
 
-int Rank(rules::Severity severity) { return severity == rules::Severity::kError ? 3 : severity == rules::Severity::kWarning ? 2 : 1; }
-int FailRank(const std::string& fail_on) {
-  return fail_on == "error" ? 3 : fail_on == "warning" ? 2 : fail_on == "info" ? 1 : 99;
+// Colour when asked to, or when a person is likely to be looking at a terminal.
+bool UseColor(const std::string& when, const std::string& path) {
+  if (!path.empty() || when == "never") return false;
+  if (when == "always") return true;
+  const char* no_color = getenv("NO_COLOR");
+  const char* term = getenv("TERM");
+  return (no_color == nullptr || *no_color == '\0') && (term == nullptr || std::string(term) != "dumb") &&
+         isatty(STDOUT_FILENO) == 1;
 }
 
-std::string SourceLine(const std::string& path, int line) {
-  if (path.empty() || line <= 0) return {};
-  std::ifstream in(path);
-  std::string text;
-  for (int n = 1; std::getline(in, text); ++n)
-    if (n == line) return text;
-  return {};
-}
-
-std::string RenderText(const std::vector<Finding>& findings, const CoverageReport& coverage, const MeasuredRun& run,
-                       const CoveragePySetup& coveragepy, const std::string& fail_on) {
-  std::string out;
-  for (const auto& f : findings) {
-    out += fmt::format("{}[{} {}]: {}\n", rules::SeverityName(f.severity), f.entry->id, f.entry->slug, f.message);
-    if (!f.path.empty()) {
-      out += fmt::format(" --> {}{}\n", f.path, f.line > 0 ? ":" + std::to_string(f.line) : "");
-      if (std::string source = SourceLine(f.path, f.line); !source.empty())
-        out += fmt::format("    |\n{:>3} | {}\n    |\n", f.line, source);
-    }
-    if (!f.pids.empty()) {
-      std::string pids;
-      for (size_t i = 0; i < f.pids.size() && i < 8; ++i) pids += (i ? ", " : "") + std::to_string(f.pids[i]);
-      if (f.pids.size() > 8) pids += fmt::format(" and {} more", f.pids.size() - 8);
-      out += fmt::format("  = evidence: pid {}\n", pids);
-    }
-    if (f.impact.lines > 0)
-      out += fmt::format("  = impact: {} line(s) in {} file(s) ran only there; without a remedy coverage.py "
-                         "reports them as missed\n",
-                         f.impact.lines, f.impact.by_file.size());
-    if (f.no_impact) out += "  = note: no project line depended on it in this run\n";
-    if (!f.pycov_note.empty()) out += "  = pycov: " + f.pycov_note + "\n";
-    if (!f.handled_by.empty())
-      out += fmt::format("  = note: your coverage.py config already handles this ({})\n", f.handled_by);
-    else
-      for (const auto* remedy : f.remediation) {
-        out += fmt::format("help: {}\n", remedy->title);
-        auto indent = [](const std::string& text) {
-          std::string result;
-          size_t at = 0;
-          while (at < text.size()) {
-            size_t end = text.find('\n', at);
-            result += "      " + text.substr(at, end == std::string::npos ? std::string::npos : end - at) + "\n";
-            if (end == std::string::npos) break;
-            at = end + 1;
-          }
-          return result;
-        };
-        if (!remedy->pyproject.empty()) out += "  pyproject.toml:\n" + indent(remedy->pyproject);
-        if (!remedy->coveragerc.empty()) out += "  .coveragerc:\n" + indent(remedy->coveragerc);
-        if (!remedy->text.empty()) out += "  " + remedy->text + "\n";
-      }
-    if (!out.ends_with("\n\n")) out += "\n";
-    out += fmt::format("For more information: pycov explain {}\n\n", f.entry->id);
+Status WriteReport(const std::string& path, const std::string& text, bool append = false) {
+  if (path.empty()) {
+    fmt::print("{}", text);
+    std::fflush(stdout);
+    return Ok();
   }
-  int errors = 0, warnings = 0, infos = 0;
-  bool fails = false;
-  for (const auto& f : findings) {
-    (f.severity == rules::Severity::kError ? errors : f.severity == rules::Severity::kWarning ? warnings : infos)++;
-    fails = fails || Rank(f.severity) >= FailRank(fail_on);
-  }
-  out += fmt::format("coverage: {}% of {} statements in {} file(s); program {} ({})\n",
-                     DisplayPercent(coverage.TotalPercent()), coverage.total_statements, coverage.files.size(),
-                     run.exit.signal != 0 ? "died of " + std::string(sigabbrev_np(run.exit.signal) ? "SIG" : "") +
-                                                (sigabbrev_np(run.exit.signal) ? sigabbrev_np(run.exit.signal) : "?")
-                                          : "exited " + std::to_string(run.exit.exit_code),
-                     coveragepy.version.empty() ? "coverage.py not installed for this interpreter"
-                                                : "coverage.py " + coveragepy.version);
-  out += fmt::format("{}: {} error(s), {} warning(s), {} info (--fail-on {})\n", fails ? "fail" : "ok", errors,
-                     warnings, infos, fail_on);
-  return out;
-}
-
-std::string RenderJson(const std::vector<Finding>& findings, const CoverageReport& coverage, const MeasuredRun& run,
-                       const CoveragePySetup& coveragepy) {
-  json out;
-  out["schema"] = 1;
-  out["pycov"] = {{"version", PYCOV_VERSION}, {"sandbox", sandbox::ModeName(run.mode)}};
-  out["program"] = {{"argv", run.argv},
-                    {"exit_code", run.exit.signal == 0 ? json(run.exit.exit_code) : json(nullptr)},
-                    {"signal", run.exit.signal == 0 ? json(nullptr) : json(run.exit.signal)},
-                    {"timed_out", run.timed_out}};
-  json files = json::array();
-  for (const auto& file : coverage.files)
-    files.push_back({{"path", file.name}, {"statements", file.statements.size()}, {"missing", file.missing.size()},
-                     {"percent_covered", file.PercentCovered()}});
-  out["coverage"] = {{"totals",
-                      {{"statements", coverage.total_statements},
-                       {"missing", coverage.total_missing},
-                       {"percent_covered", coverage.TotalPercent()}}},
-                     {"files", files},
-                     {"data_file", run.data_file}};
-  json processes = json::array();
-  for (const auto& p : run.combined.processes)
-    processes.push_back({{"pid", p.pid}, {"ppid", p.ppid}, {"exec_generation", p.exec_generation},
-                         {"fork_depth", p.fork_depth}, {"argv", p.argv}, {"lines", p.lines}});
-  out["processes"] = processes;
-  out["coveragepy"] = {{"version", coveragepy.version.empty() ? json(nullptr) : json(coveragepy.version)},
-                       {"config_files", coveragepy.config_files}};
-  json list = json::array();
-  for (const auto& f : findings) {
-    json impact_files = json::object();
-    for (const auto& [path, lines] : f.impact.by_file) impact_files[path] = lines;
-    json remediation = json::array();
-    for (const auto* r : f.remediation)
-      remediation.push_back({{"title", r->title}, {"pyproject", r->pyproject}, {"coveragerc", r->coveragerc},
-                             {"text", r->text}});
-    list.push_back({{"id", f.entry->id},
-                    {"slug", f.entry->slug},
-                    {"severity", rules::SeverityName(f.severity)},
-                    {"message", f.message},
-                    {"location", {{"path", f.path.empty() ? json(nullptr) : json(f.path)},
-                                  {"line", f.line > 0 ? json(f.line) : json(nullptr)}}},
-                    {"evidence", {{"pids", f.pids}}},
-                    {"impact", {{"lines", f.impact.lines}, {"files", impact_files}}},
-                    {"handled_by_config", f.handled_by.empty() ? json(nullptr) : json(f.handled_by)},
-                    {"pycov", f.pycov_note.empty() ? json(nullptr) : json(f.pycov_note)},
-                    {"remediation", remediation}});
-  }
-  out["findings"] = list;
-  return out.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
+  std::ofstream out(path, append ? std::ios::app : std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) return Error{path + ": cannot write the report"};
+  return Ok();
 }
 
 }  // namespace
@@ -263,11 +216,20 @@ int DoctorCommand(const std::vector<std::string>& args) {
     PrintError(run_options.error().message);
     return kExitUsage;
   }
-  if (!options->output.empty()) {
-    // Refuse an unwritable report path before the program runs, not after.
-    std::ofstream probe(options->output, std::ios::app);
+  // Refuse an unwritable report or bundle path before the program runs, not after.
+  for (const auto& target : options->targets) {
+    if (target.path.empty()) continue;
+    std::ofstream probe(target.path, std::ios::app);
     if (!probe) {
-      PrintError("--output " + options->output + ": cannot write there");
+      PrintError("--format " + target.format + ":" + target.path + ": cannot write there");
+      return kExitUsage;
+    }
+  }
+  if (options->bundle) {
+    if (options->bundle_path.empty()) options->bundle_path = DefaultBundlePath();
+    const fs::path directory = fs::absolute(options->bundle_path).parent_path();
+    if (access(directory.c_str(), W_OK) != 0) {
+      PrintError("--bundle " + options->bundle_path + ": cannot write in " + directory.string());
       return kExitUsage;
     }
   }
@@ -275,31 +237,62 @@ int DoctorCommand(const std::vector<std::string>& args) {
   MeasuredRun run;
   if (int failed = MeasureProgram(*run_options, run); failed != 0) return failed;
 
-  const std::string project_dir = fs::current_path().string();
-  CoveragePySetup coveragepy = ReadCoveragePySetup(run.python, project_dir, options->coverage_config);
-  const std::string python_version = InterpreterVersion(run.python);
-  auto observations = CollectObservations(run, coveragepy, python_version, project_dir);
-  auto findings = BuildFindings(*kb, observations, run, coveragepy);
-  std::stable_sort(findings.begin(), findings.end(),
-                   [](const Finding& a, const Finding& b) { return Rank(a.severity) > Rank(b.severity); });
-  CoverageReport coverage = BuildCoverageReport(run.combined.data, project_dir);
+  DoctorReport report;
+  report.run = &run;
+  report.fail_on = options->fail_on;
+  report.project_dir = fs::current_path().string();
+  report.repository_root = RepositoryRootOf(report.project_dir);
+  if (!run_options->script.empty())
+    report.program_path = fs::absolute(run_options->script).lexically_normal().string();
+  report.coveragepy = ReadCoveragePySetup(run.python, report.project_dir, options->coverage_config);
+  report.python_version = InterpreterVersion(run.python);
+  auto observations = CollectObservations(run, report.coveragepy, report.python_version, report.project_dir);
+  report.findings = BuildFindings(*kb, observations, run, report.coveragepy);
+  std::stable_sort(report.findings.begin(), report.findings.end(),
+                   [](const Finding& a, const Finding& b) { return a.severity > b.severity; });
+  report.coverage = BuildCoverageReport(run.combined.data, report.project_dir);
 
-  const std::string report = options->format == "json" ? RenderJson(findings, coverage, run, coveragepy)
-                                                       : RenderText(findings, coverage, run, coveragepy, options->fail_on);
-  if (options->output.empty()) {
-    fmt::print("{}", report);
-  } else {
-    std::ofstream out(options->output, std::ios::trunc);
-    out << report;
-    if (!out) {
-      PrintError("--output " + options->output + ": cannot write the report");
-      return kExitPycovFailed;
+  int status = 0;
+  for (const auto& target : options->targets) {
+    std::string text;
+    if (target.format == "json") text = RenderDoctorJson(report);
+    else if (target.format == "sarif") text = RenderSarif(report, *kb);
+    else if (target.format == "gitlab") text = RenderGitlabCodeQuality(report);
+    else if (target.format == "markdown") text = RenderDoctorMarkdown(report);
+    else if (target.format == "github") {
+      // Annotations are capped per step by GitHub, so the whole text report goes to the log too.
+      text = RenderDoctorText(report, false) + RenderGithubAnnotations(report);
+      if (const char* summary = getenv("GITHUB_STEP_SUMMARY"); summary != nullptr && *summary != '\0')
+        if (auto written = WriteReport(summary, RenderDoctorMarkdown(report), true); !written) {
+          PrintError("$GITHUB_STEP_SUMMARY " + written.error().message);
+          status = kExitPycovFailed;
+        }
+    } else {
+      text = RenderDoctorText(report, UseColor(run_options->color, target.path));
+    }
+    if (auto written = WriteReport(target.path, text); !written) {
+      PrintError(written.error().message);
+      status = kExitPycovFailed;
     }
   }
-  if (run.timed_out) return kExitPycovFailed;
-  for (const auto& f : findings)
-    if (Rank(f.severity) >= FailRank(options->fail_on)) return kExitFindings;
-  return 0;
+  if (options->bundle) {
+    BundleOptions bundle;
+    bundle.path = options->bundle_path;
+    bundle.include_source = options->include_source;
+    for (char** variable = environ; *variable != nullptr; ++variable) bundle.environment.push_back(*variable);
+    bundle.identity = CurrentIdentity();
+    bundle.command = {"pycov", "doctor"};
+    bundle.command.insert(bundle.command.end(), args.begin(), args.end());
+    if (auto written = WriteZip(bundle.path, BuildBundle(report, *kb, bundle)); !written) {
+      PrintError(written.error().message);
+      status = kExitPycovFailed;
+    } else {
+      fmt::print(stderr, "pycov: bug-report bundle written to {} (see what it holds: pycov bundle show {})\n",
+                 bundle.path, bundle.path);
+    }
+  }
+  if (status != 0 || run.timed_out) return kExitPycovFailed;
+  return report.Fails() ? kExitFindings : 0;
 }
 
 }  // namespace pycov

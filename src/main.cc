@@ -13,6 +13,7 @@
 #include "coverage_data.h"
 #include "coverage_report.h"
 #include "exit_codes.h"
+#include "bug_report_bundle.h"
 #include "doctor_command.h"
 #include "kb_command.h"
 #include "project_config.h"
@@ -29,6 +30,7 @@ constexpr const char* kUsage =
     "  pycov report [--show-missing] [--format text|json] [--data-file PATH] [-o PATH]\n"
     "  pycov kb list | kb show ID-OR-SLUG | kb check [DIR]\n"
     "  pycov explain ID-OR-SLUG\n"
+    "  pycov bundle show FILE [--member NAME]\n"
     "  pycov --version | --help\n"
     "\n"
     "exit status: `run` exits with the program's status (or dies of the program's signal);\n"
@@ -122,6 +124,7 @@ int main(int argc, char** argv) {
   if (command == "kb") return pycov::KbCommand(args);
   if (command == "doctor") return pycov::DoctorCommand(args);
   if (command == "explain") return pycov::ExplainCommand(args);
+  if (command == "bundle") return pycov::BundleCommand(args);
   fmt::print(stderr, "pycov: error: unknown command '{}'\n\n{}", command, kUsage);
   return pycov::kExitUsage;
 }

@@ -1,6 +1,7 @@
 // Starting the measured program and waiting for it and everything it leaves behind.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,5 +32,9 @@ Result<ProgramExit> RunProgram(const LaunchSpec& spec);
 
 /// Ends pycov the way the program ended: exit with its code, or die of the same signal.
 [[noreturn]] void ExitLikeProgram(const ProgramExit& exit);
+
+/// The standard output of a short command (stderr discarded), without trailing white space;
+/// nullopt when it cannot run or exits non-zero.
+std::optional<std::string> CaptureOutput(const std::vector<std::string>& argv);
 
 }  // namespace pycov

@@ -209,6 +209,8 @@ std::string RunUsage() {
          "                       killed (default 2)\n"
          "  --observation-log PATH\n"
          "                       keep the supervisor's log of processes, execs and exits (JSON lines)\n"
+         "  --color WHEN         auto (default: when writing to a terminal, unless NO_COLOR is set\n"
+         "                       or TERM=dumb), always or never\n"
          "  -h, --help           show this help\n";
 }
 
@@ -279,7 +281,7 @@ Result<RunOptions> ParseRunArguments(const std::vector<std::string>& args, RunOp
       }
       static const char* kValued[] = {"--source",  "--include", "--omit",         "--data-file",
                                       "--python",  "--sandbox", "--timeout",      "--orphan-grace",
-                                      "--observation-log"};
+                                      "--observation-log", "--color"};
       bool valued = false;
       for (const char* v : kValued) valued = valued || name == v;
       if (!valued) return Error{"unknown option " + arg + " (see pycov run --help)"};
@@ -293,6 +295,11 @@ Result<RunOptions> ParseRunArguments(const std::vector<std::string>& args, RunOp
       else if (name == "--data-file") options.data_file = value;
       else if (name == "--python") options.python = value;
       else if (name == "--observation-log") options.observation_log = value;
+      else if (name == "--color") {
+        if (value != "auto" && value != "always" && value != "never")
+          return Error{"--color " + value + ": expected auto, always or never"};
+        options.color = value;
+      }
       else if (name == "--sandbox") {
         auto mode = sandbox::ParseMode(value);
         if (!mode) return Error{"--sandbox " + value + ": expected observe, strict or off"};

@@ -31,6 +31,7 @@ struct RunOptions {
   double timeout_seconds = 0;     // 0: none
   double orphan_grace_seconds = 2.0;
   std::string observation_log;    // keep the supervisor's log here (default: not kept)
+  std::string color = "auto";     // auto | always | never, for pycov's own reports
   bool help = false;
 };
 

@@ -15,6 +15,15 @@
 //
 // The hot path (a line event) allocates nothing: the frame's file was looked up at its call
 // event, and the line is one bit set in a shared mapping of the process's hit file.
+//
+// How it stays out of the way: any trace function puts Python 3.11 on its slow path (every
+// instruction dispatched through the tracing path, unspecialised), which is what makes
+// coverage tools cost 3-5x. A frame only needs tracing while its code object has a line not
+// yet recorded (for the thread's kind, in this process). So the frame hook runs a frame on the
+// interpreter's fast path, with tracing off for that frame alone, when there is nothing left
+// to record in it: code of unmeasured files always, and measured code whose lines are all
+// recorded (line coverage only; with --branch every measured frame is traced). A frame already
+// running when its code becomes complete stops receiving line events.
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <frameobject.h>
@@ -30,6 +39,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -70,6 +80,23 @@ struct FrameEntry {
   uint32_t kind;      // the ThreadKind its lines are recorded under
 };
 
+// What the frame hook needs to know about one code object of a measured file: its lines, and
+// whether each kind of thread has recorded them all in this process. Lives for the whole
+// process (co_extra).
+struct CodeState {
+  FileSlot* slot;
+  std::vector<int32_t> lines;        // every line an instruction of this code object carries
+  uint32_t complete_kinds = 0;       // bit per ThreadKind: all `lines` recorded
+  uint64_t fork_generation = 0;      // complete_kinds holds for this process only
+  uint64_t checked_at[kThreadKinds] = {};  // g_new_line_bits when last found incomplete
+};
+
+// Counts line bits newly set, so that an incomplete code object is checked again only after
+// some line was recorded somewhere. Changed under the GIL only.
+uint64_t g_new_line_bits = 0;
+// Bumped in a forked child, whose hit file starts empty: no code object is complete there.
+uint64_t g_fork_generation = 0;
+
 // Per-thread tracer state; the thread state's c_traceobj.
 struct ThreadTracer {
   PyObject_HEAD
@@ -84,6 +111,8 @@ struct ProcessTracer {
   bool branch = false;
   bool timid = false;
   Py_ssize_t code_extra_index = -1;
+  Py_ssize_t code_state_index = -1;  // co_extra slot of CodeState, for measured code
+  bool greenlet_imported = false;    // kinds can change within a thread: trace measured frames
   HitFileWriter writer;
   FileSelection selection;
   std::unordered_map<std::string, FileSlot*> slots_by_code_filename;
@@ -210,14 +239,95 @@ void GrowLines(FileSlot* slot, uint32_t kind, int32_t line) {
   slot->line_count[kind] = count;
 }
 
-inline void MarkLine(FileSlot* slot, uint32_t kind, int32_t line) {
+// Returns true when the line was not recorded before (for this kind of thread).
+inline bool MarkLine(FileSlot* slot, uint32_t kind, int32_t line) {
   // Line 0 is what CPython reports for an empty module; coverage.py records it too.
-  if (line < 0) return;
+  if (line < 0) return false;
   if (uint32_t(line) >= slot->line_count[kind]) {
     GrowLines(slot, kind, line);
-    if (uint32_t(line) >= slot->line_count[kind]) return;
+    if (uint32_t(line) >= slot->line_count[kind]) return false;
   }
-  slot->bits[kind][line >> 3] |= uint8_t(1u << (line & 7));
+  uint8_t& byte = slot->bits[kind][line >> 3];
+  const uint8_t mask = uint8_t(1u << (line & 7));
+  if (byte & mask) return false;
+  byte |= mask;
+  ++g_new_line_bits;
+  return true;
+}
+
+inline bool IsResume(_Py_CODEUNIT word) {
+  int opcode = _Py_OPCODE(word);
+  return opcode == RESUME || opcode == RESUME_QUICK;
+}
+
+// The lines of a code object's instructions, from co_lines(). A range holding only RESUME is
+// left out: RESUME raises no line event, and its line (the def, class or decorator line) is
+// recorded by the enclosing code that ran the definition. A line wrongly kept only keeps its
+// code traced; a line wrongly left out could lose it, so only that one case is left out.
+std::vector<int32_t> LinesOfCode(PyCodeObject* code) {
+  std::vector<int32_t> lines;
+  PyObject* ranges = PyObject_CallMethod(reinterpret_cast<PyObject*>(code), "co_lines", nullptr);
+  PyObject* iterator = ranges != nullptr ? PyObject_GetIter(ranges) : nullptr;
+  Py_XDECREF(ranges);
+  if (iterator == nullptr) {
+    PyErr_Clear();
+    return lines;
+  }
+  const _Py_CODEUNIT* words = _PyCode_CODE(code);
+  const Py_ssize_t size = Py_SIZE(code);
+  for (PyObject* item; (item = PyIter_Next(iterator)) != nullptr; Py_DECREF(item)) {
+    long start = 0, end = 0;
+    PyObject* line = Py_None;
+    if (!PyArg_ParseTuple(item, "llO", &start, &end, &line) || line == Py_None) {
+      PyErr_Clear();
+      continue;
+    }
+    const bool only_resume = end - start == 2 && start / 2 < size && IsResume(words[start / 2]);
+    const bool raises_line_events = !only_resume;
+    if (raises_line_events) lines.push_back(int32_t(PyLong_AsLong(line)));
+  }
+  Py_DECREF(iterator);
+  PyErr_Clear();
+  std::sort(lines.begin(), lines.end());
+  lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
+  return lines;
+}
+
+// The CodeState of a code object of a measured file, made the first time it is asked for.
+CodeState* CodeStateFor(PyCodeObject* code, FileSlot* slot) {
+  void* extra = nullptr;
+  if (_PyCode_GetExtra(reinterpret_cast<PyObject*>(code), g->code_state_index, &extra) == 0 && extra != nullptr)
+    return static_cast<CodeState*>(extra);
+  PyErr_Clear();
+  auto* state = new CodeState{slot, LinesOfCode(code), 0, 0, {}};
+  state->fork_generation = g_fork_generation;
+  for (auto& at : state->checked_at) at = UINT64_MAX;
+  if (_PyCode_SetExtra(reinterpret_cast<PyObject*>(code), g->code_state_index, state) != 0) {
+    PyErr_Clear();
+    delete state;
+    return nullptr;
+  }
+  return state;
+}
+
+// Whether every line of the code object is recorded for `kind` in this process.
+bool Complete(CodeState* state, uint32_t kind) {
+  if (state->fork_generation != g_fork_generation) {
+    state->fork_generation = g_fork_generation;
+    state->complete_kinds = 0;
+    for (auto& at : state->checked_at) at = UINT64_MAX;
+  }
+  if (state->complete_kinds & (1u << kind)) return true;
+  if (state->checked_at[kind] == g_new_line_bits) return false;
+  state->checked_at[kind] = g_new_line_bits;
+  const FileSlot* slot = state->slot;
+  if (state->lines.empty()) return false;  // nothing known of it: keep tracing
+  for (int32_t line : state->lines) {
+    if (line < 0) continue;
+    if (uint32_t(line) >= slot->line_count[kind] || !(slot->bits[kind][line >> 3] & (1u << (line & 7)))) return false;
+  }
+  state->complete_kinds |= 1u << kind;
+  return true;
 }
 
 inline void MarkArc(FileSlot* slot, int32_t from, int32_t to) {
@@ -227,11 +337,6 @@ inline void MarkArc(FileSlot* slot, int32_t from, int32_t to) {
 
 // ---------------------------------------------------------------------------------------
 // Trace events
-
-inline bool IsResume(_Py_CODEUNIT word) {
-  int opcode = _Py_OPCODE(word);
-  return opcode == RESUME || opcode == RESUME_QUICK;
-}
 
 // A "call" event also starts a generator or coroutine again after a yield; coverage.py
 // records the arc from -firstlineno only for a real call (RESUME with oparg 0).
@@ -308,6 +413,12 @@ void OnCall(ThreadTracer* tt, PyFrameObject* frame) {
   if (slot->measured && g->branch)
     last_line = IsRealCall(frame, code) ? -code->co_firstlineno : PyFrame_GetLineNumber(frame);
   tt->stack->push_back({frame, slot, last_line, KindOfNewFrame(tt, frame)});
+  if (slot->measured && !g->branch) {
+    PyObject *exc_type, *exc_value, *exc_tb;
+    PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
+    CodeStateFor(code, slot);
+    PyErr_Restore(exc_type, exc_value, exc_tb);
+  }
   // Unmeasured code (the standard library, installed packages) then costs no line events,
   // unless the program has its own trace function, which must see every event.
   if (!slot->measured && tt->chained_func == nullptr) frame->f_trace_lines = 0;
@@ -336,7 +447,13 @@ void OnLine(ThreadTracer* tt, PyFrameObject* frame) {
   FileSlot* slot = entry->file;
   if (!slot->measured) return;
   int32_t line = PyFrame_GetLineNumber(frame);
-  MarkLine(slot, entry->kind, line);
+  if (MarkLine(slot, entry->kind, line) && !g->branch && !g->greenlet_imported && tt->chained_func == nullptr) {
+    // The last missing line of this code object: the rest of the frame needs no line events.
+    void* extra = nullptr;
+    if (_PyCode_GetExtra(reinterpret_cast<PyObject*>(CodeOf(frame)), g->code_state_index, &extra) == 0 &&
+        extra != nullptr && Complete(static_cast<CodeState*>(extra), entry->kind))
+      frame->f_trace_lines = 0;
+  }
   if (g->branch) {
     MarkArc(slot, entry->last_line, line);
     entry->last_line = line;
@@ -460,10 +577,55 @@ int Trace(PyObject* obj, PyFrameObject* frame, int what, PyObject* arg) {
   return 0;
 }
 
+// Whether a frame of `code` about to run in this thread has nothing to record and no one
+// else to serve: only pycov's trace function is installed (no program trace or profile
+// function), and the code is unmeasured, or (line coverage, no greenlets) all its lines are
+// recorded for this thread's kind. Code not seen yet is traced: its first call event looks
+// its file up.
+bool NothingToRecord(PyThreadState* tstate, PyCodeObject* code) {
+  if (tstate->c_tracefunc != Trace || tstate->c_profilefunc != nullptr || tstate->tracing != 0) return false;
+  auto* tt = reinterpret_cast<ThreadTracer*>(tstate->c_traceobj);
+  if (tt->chained_func != nullptr) return false;
+  // The indexes are valid, so these never fail; an exception being thrown into a generator
+  // is pending here and must stay so.
+  void* extra = nullptr;
+  if (_PyCode_GetExtra(reinterpret_cast<PyObject*>(code), g->code_extra_index, &extra) != 0 || extra == nullptr)
+    return false;
+  if (!static_cast<FileSlot*>(extra)->measured) return true;
+  if (g->branch || g->greenlet_imported) return false;
+  if (_PyCode_GetExtra(reinterpret_cast<PyObject*>(code), g->code_state_index, &extra) != 0 || extra == nullptr)
+    return false;
+  return Complete(static_cast<CodeState*>(extra), tt->kind);
+}
+
+// What CPython itself sets use_tracing to for the thread's current state.
+inline uint8_t CPythonTracingState(PyThreadState* tstate) {
+  return tstate->tracing == 0 && (tstate->c_tracefunc != nullptr || tstate->c_profilefunc != nullptr) ? 255 : 0;
+}
+
 // PEP 523 hook: every frame of every thread passes here first.
 PyObject* EvalFrame(PyThreadState* tstate, _PyInterpreterFrame* frame, int throwflag) {
   if (tstate->c_tracefunc != Trace && !(g->timid && tstate->c_tracefunc != nullptr)) Adopt(tstate, frame);
-  return _PyEval_EvalFrameDefault(tstate, frame, throwflag);
+  // The new frame's evaluation copies use_tracing from the current C frame (its caller's),
+  // and on its way out copies its own back into it. A frame with nothing to record runs with
+  // tracing off (what it calls passes here again); one with something to record runs traced
+  // even when its caller does not.
+  _PyCFrame* caller = tstate->cframe;
+  const uint8_t wanted = NothingToRecord(tstate, frame->f_code) ? 0 : CPythonTracingState(tstate);
+  if (caller->use_tracing == wanted) return _PyEval_EvalFrameDefault(tstate, frame, throwflag);
+  const uint8_t caller_tracing = caller->use_tracing;
+  const Py_tracefunc trace_before = tstate->c_tracefunc, profile_before = tstate->c_profilefunc;
+  const Py_tracefunc chained_before =
+      trace_before == Trace ? reinterpret_cast<ThreadTracer*>(tstate->c_traceobj)->chained_func : nullptr;
+  caller->use_tracing = wanted;
+  PyObject* result = _PyEval_EvalFrameDefault(tstate, frame, throwflag);
+  // The caller's own setting back, unless the frame changed who traces the thread (the
+  // program set or removed a trace or profile function): then as CPython itself would set it.
+  const bool unchanged =
+      tstate->c_tracefunc == trace_before && tstate->c_profilefunc == profile_before &&
+      (trace_before != Trace || reinterpret_cast<ThreadTracer*>(tstate->c_traceobj)->chained_func == chained_before);
+  caller->use_tracing = unchanged ? caller_tracing : CPythonTracingState(tstate);
+  return result;
 }
 
 
@@ -608,6 +770,7 @@ int AuditHook(const char* event, PyObject* args, void*) {
       return 0;
     }
     g->modules_seen[module_name] = true;
+    if (std::strcmp(module_name, "multiprocessing") != 0) g->greenlet_imported = true;
     fields = "\"module\":";
     AppendJsonString(fields, module_name, -1);
   } else if (settrace || setprofile) {
@@ -674,6 +837,7 @@ void OpenEventsFile(const char* run_dir) {
 void AfterForkInChild() {
   if (g == nullptr || !g->started) return;
   g->writer.SwitchToForkedChild();
+  ++g_fork_generation;
   // The thread that forked is the child's main thread; threads it starts are new.
   g->main_thread = PyThread_get_thread_ident();
 }
@@ -885,7 +1049,8 @@ PyObject* Start(PyObject*, PyObject* args) {
   }
 
   g->code_extra_index = _PyEval_RequestCodeExtraIndex(nullptr);
-  if (g->code_extra_index < 0) {
+  g->code_state_index = _PyEval_RequestCodeExtraIndex(nullptr);
+  if (g->code_extra_index < 0 || g->code_state_index < 0) {
     PyErr_SetString(PyExc_RuntimeError, "no code-object extra slot left");
     return nullptr;
   }

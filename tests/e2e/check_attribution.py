@@ -54,6 +54,18 @@ class Attribution(unittest.TestCase):
         self.assertEqual(self.kinds_of(origins, name, self.line_of(name, 'print("threading")')), {"threading"})
         self.assertEqual(self.kinds_of(origins, name, self.line_of(name, 'print("main done")')), {"main"})
 
+    def test_complete_code_still_recorded_by_other_threads_and_processes(self):
+        processes, origins = self.measure("complete_code_elsewhere.py")
+        name = "complete_code_elsewhere.py"
+        line = self.line_of(name, "doubled = x * 2")
+        parent = next(p for p in processes.values() if p["fork_depth"] == 0)
+        child = next(p for p in processes.values() if p["fork_depth"] == 1)
+        kinds = lambda process: {kind for p, path, kind, lines in origins
+                                 if p is process and path == name and line in lines}
+        self.assertEqual(kinds(parent), {"main", "threading", "raw_thread"})
+        self.assertEqual(kinds(child), {"main"})
+        self.assertEqual(self.kinds_of(origins, name, self.line_of(name, 'return "late"')), {"main"})
+
     def test_greenlets(self):
         _, origins = self.measure("greenlet_switching.py")
         self.assertEqual(self.kinds_of(origins, "greenlet_worker.py", 4), {"greenlet"})  # b = 2, after a switch

@@ -104,6 +104,9 @@ struct ThreadTracer {
   uint32_t kind;  // how the thread was started (a ThreadKind; never kGreenlet)
   Py_tracefunc chained_func;  // the program's own trace function, if any
   PyObject* chained_obj;
+  // Set while pycov has paused tracing of this thread because the running frame's code became
+  // complete (c_tracefunc is then null, c_traceobj still this tracer): that frame.
+  _PyInterpreterFrame* paused_in;
 };
 
 struct ProcessTracer {
@@ -131,6 +134,10 @@ struct ProcessTracer {
 // Set by the _thread.start_new_thread trampoline in the thread it starts, before any of its
 // Python code runs: the thread's tracer is then created knowing where the thread came from.
 thread_local bool t_started_by_thread_module = false;
+
+// The innermost frame this thread evaluates through pycov's frame hook: only such a frame may
+// pause tracing, because only the hook notices it leave and resumes tracing then.
+thread_local _PyInterpreterFrame* t_hooked_frame = nullptr;
 
 // Set while pycov's sys.settrace wrapper runs: a "sys.settrace" audit event outside it comes
 // from C code calling PyEval_SetTrace.
@@ -448,11 +455,22 @@ void OnLine(ThreadTracer* tt, PyFrameObject* frame) {
   if (!slot->measured) return;
   int32_t line = PyFrame_GetLineNumber(frame);
   if (MarkLine(slot, entry->kind, line) && !g->branch && !g->greenlet_imported && tt->chained_func == nullptr) {
-    // The last missing line of this code object: the rest of the frame needs no line events.
     void* extra = nullptr;
     if (_PyCode_GetExtra(reinterpret_cast<PyObject*>(CodeOf(frame)), g->code_state_index, &extra) == 0 &&
-        extra != nullptr && Complete(static_cast<CodeState*>(extra), entry->kind))
+        extra != nullptr && Complete(static_cast<CodeState*>(extra), entry->kind)) {
+      // That was the last missing line of this code object: the rest of the frame has nothing
+      // to record. When the hook will see the frame leave, pause tracing of the thread: with
+      // no trace function, CPython sets use_tracing to 0 when this event returns, and the
+      // frame runs on the fast path. What it calls passes the hook, which traces it if needed.
+      PyThreadState* tstate = PyThreadState_Get();
+      if (frame->f_frame == t_hooked_frame && tstate->c_tracefunc == Trace && tstate->c_profilefunc == nullptr) {
+        tt->paused_in = frame->f_frame;
+        tstate->c_tracefunc = nullptr;  // c_traceobj stays: the hook resumes with it
+        tt->stack->pop_back();          // no return event will come for it
+        return;
+      }
       frame->f_trace_lines = 0;
+    }
   }
   if (g->branch) {
     MarkArc(slot, entry->last_line, line);
@@ -480,6 +498,7 @@ void Adopt(PyThreadState* tstate, _PyInterpreterFrame* first_frame = nullptr) {
   PyObject *exc_type, *exc_value, *exc_tb;
   PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
   ThreadTracer* tt = ThreadTracerForThisThread(first_frame);
+  if (tt != nullptr) tt->paused_in = nullptr;  // whoever traces the thread now, it is not paused
   // --timid: while the program has a trace function of its own, it has the thread to itself,
   // as it would unmeasured; pycov comes back when the program removes it.
   if (g->timid && tstate->c_tracefunc != nullptr && tstate->c_tracefunc != Trace) tt = nullptr;
@@ -542,6 +561,7 @@ ThreadTracer* ThreadTracerForThisThread(_PyInterpreterFrame* first_frame) {
   tt->kind = KindOfThisThread(first_frame);
   tt->chained_func = nullptr;
   tt->chained_obj = nullptr;
+  tt->paused_in = nullptr;
   int rc = PyDict_SetItemString(dict, kThreadDictKey, reinterpret_cast<PyObject*>(tt));
   Py_DECREF(tt);
   if (rc != 0) {
@@ -603,28 +623,60 @@ inline uint8_t CPythonTracingState(PyThreadState* tstate) {
   return tstate->tracing == 0 && (tstate->c_tracefunc != nullptr || tstate->c_profilefunc != nullptr) ? 255 : 0;
 }
 
+// The tracer of this thread when pycov has paused its tracing, or nullptr.
+inline ThreadTracer* PausedTracer(PyThreadState* tstate) {
+  if (tstate->c_tracefunc != nullptr || tstate->c_traceobj == nullptr ||
+      Py_TYPE(tstate->c_traceobj) != &ThreadTracerType)
+    return nullptr;
+  auto* tt = reinterpret_cast<ThreadTracer*>(tstate->c_traceobj);
+  return tt->paused_in != nullptr ? tt : nullptr;
+}
+
 // PEP 523 hook: every frame of every thread passes here first.
 PyObject* EvalFrame(PyThreadState* tstate, _PyInterpreterFrame* frame, int throwflag) {
-  if (tstate->c_tracefunc != Trace && !(g->timid && tstate->c_tracefunc != nullptr)) Adopt(tstate, frame);
+  // A frame called from a paused one: tracing resumes for it (if it needs it) and is paused
+  // again when it returns.
+  ThreadTracer* paused = PausedTracer(tstate);
+  _PyInterpreterFrame* paused_in = nullptr;
+  if (paused != nullptr) {
+    paused_in = paused->paused_in;
+    paused->paused_in = nullptr;
+    tstate->c_tracefunc = Trace;
+  } else if (tstate->c_tracefunc != Trace && !(g->timid && tstate->c_tracefunc != nullptr)) {
+    Adopt(tstate, frame);
+  }
   // The new frame's evaluation copies use_tracing from the current C frame (its caller's),
   // and on its way out copies its own back into it. A frame with nothing to record runs with
   // tracing off (what it calls passes here again); one with something to record runs traced
   // even when its caller does not.
   _PyCFrame* caller = tstate->cframe;
-  const uint8_t wanted = NothingToRecord(tstate, frame->f_code) ? 0 : CPythonTracingState(tstate);
-  if (caller->use_tracing == wanted) return _PyEval_EvalFrameDefault(tstate, frame, throwflag);
   const uint8_t caller_tracing = caller->use_tracing;
   const Py_tracefunc trace_before = tstate->c_tracefunc, profile_before = tstate->c_profilefunc;
   const Py_tracefunc chained_before =
       trace_before == Trace ? reinterpret_cast<ThreadTracer*>(tstate->c_traceobj)->chained_func : nullptr;
-  caller->use_tracing = wanted;
+  caller->use_tracing = NothingToRecord(tstate, frame->f_code) ? 0 : CPythonTracingState(tstate);
+  _PyInterpreterFrame* outer_hooked = t_hooked_frame;
+  t_hooked_frame = frame;
   PyObject* result = _PyEval_EvalFrameDefault(tstate, frame, throwflag);
+  t_hooked_frame = outer_hooked;
+  // The frame paused tracing (its code became complete) and has now left, or yielded.
+  if (ThreadTracer* tt = PausedTracer(tstate); tt != nullptr && tt->paused_in == frame) {
+    tt->paused_in = nullptr;
+    tstate->c_tracefunc = Trace;
+  }
   // The caller's own setting back, unless the frame changed who traces the thread (the
   // program set or removed a trace or profile function): then as CPython itself would set it.
   const bool unchanged =
       tstate->c_tracefunc == trace_before && tstate->c_profilefunc == profile_before &&
       (trace_before != Trace || reinterpret_cast<ThreadTracer*>(tstate->c_traceobj)->chained_func == chained_before);
-  caller->use_tracing = unchanged ? caller_tracing : CPythonTracingState(tstate);
+  if (paused_in != nullptr && unchanged) {
+    // Back to the paused frame: paused again.
+    reinterpret_cast<ThreadTracer*>(tstate->c_traceobj)->paused_in = paused_in;
+    tstate->c_tracefunc = nullptr;
+    caller->use_tracing = CPythonTracingState(tstate);
+  } else {
+    caller->use_tracing = unchanged ? caller_tracing : CPythonTracingState(tstate);
+  }
   return result;
 }
 

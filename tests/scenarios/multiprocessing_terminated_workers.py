@@ -17,8 +17,11 @@ if __name__ == "__main__":
     marker = os.path.abspath(f"stuck-{sys.argv[1]}.started")
     pool = context.Pool(1)
     pool.apply_async(stuck, (marker,))
-    while not os.path.exists(marker):
+    # Sleep at least once so that the loop's lines run however fast the worker starts.
+    while True:
         time.sleep(0.01)
+        if os.path.exists(marker):
+            break
     pool.terminate()
     pool.join()
     os.remove(marker)

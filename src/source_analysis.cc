@@ -5,14 +5,13 @@
 #include <sstream>
 
 #include "python_runtime.h"
+#include "python_tokens.h"
 
 namespace pycov {
 namespace {
 
 constexpr int32_t kNoFirstLine = -1;  // no token of the current statement seen yet
 
-// Token types of Python 3.11's token module.
-enum TokenType : long { kName = 1, kString = 3, kNewline = 4, kIndent = 5, kDedent = 6, kOp = 54, kComment = 61 };
 
 bool IsBlank(const std::string& text) {
   return text.find_first_not_of(" \t\n\r\f\v") == std::string::npos;
@@ -85,26 +84,41 @@ struct RawParse {
   std::map<int32_t, int32_t> multiline;
 };
 
-// The token pass of PythonParser._raw_parse: excluded suites, docstrings, multi-line
-// statements. Returns false with a Python error set when tokenizing fails.
-bool ScanTokens(PyObject* tokenize, PyObject* text, RawParse& raw, bool& empty) {
+// The tokens from Python's tokenize module: the reference, used where ScanPythonTokens declines.
+// Returns nullopt with a Python error set when tokenizing fails.
+std::optional<std::vector<PythonToken>> TokenizeWithPython(PyObject* tokenize, PyObject* text) {
   PyRef readline = ReadlineOver(text);
-  if (!readline) return false;
+  if (!readline) return std::nullopt;
   PyRef tokens(PyObject_CallMethod(tokenize, "generate_tokens", "O", readline.get()));
-  if (!tokens) return false;
+  if (!tokens) return std::nullopt;
   PyRef iter(PyObject_GetIter(tokens.get()));
-  if (!iter) return false;
+  if (!iter) return std::nullopt;
+  std::vector<PythonToken> result;
+  while (PyRef token{PyIter_Next(iter.get())}) {
+    const auto type = PythonTokenType(PyLong_AsLong(PyTuple_GET_ITEM(token.get(), 0)));
+    const std::string text = Utf8(PyTuple_GET_ITEM(token.get(), 1));
+    const auto start_line = int32_t(PyLong_AsLong(PyTuple_GET_ITEM(PyTuple_GET_ITEM(token.get(), 2), 0)));
+    const auto end_line = int32_t(PyLong_AsLong(PyTuple_GET_ITEM(PyTuple_GET_ITEM(token.get(), 3), 0)));
+    result.push_back({type, type == PythonTokenType::kOp ? OperatorName(text) : std::string_view{}, start_line,
+                      end_line, IsBlank(text)});
+  }
+  if (PyErr_Occurred()) return std::nullopt;
+  return result;
+}
 
+// The token pass of PythonParser._raw_parse: excluded suites, docstrings, multi-line
+// statements.
+void ScanTokens(const std::vector<PythonToken>& tokens, RawParse& raw, bool& empty) {
+  using enum PythonTokenType;
   int indent = 0, exclude_indent = 0, nesting = 0;
   bool excluding = false, excluding_decorators = false, first_on_line = true;
-  long prev_type = kIndent;
+  PythonTokenType prev_type = kIndent;
   int32_t first_line = kNoFirstLine;
   empty = true;
-  while (PyRef token{PyIter_Next(iter.get())}) {
-    long type = PyLong_AsLong(PyTuple_GET_ITEM(token.get(), 0));
-    std::string ttext = Utf8(PyTuple_GET_ITEM(token.get(), 1));
-    auto start_line = int32_t(PyLong_AsLong(PyTuple_GET_ITEM(PyTuple_GET_ITEM(token.get(), 2), 0)));
-    auto end_line = int32_t(PyLong_AsLong(PyTuple_GET_ITEM(PyTuple_GET_ITEM(token.get(), 3), 0)));
+  for (const PythonToken& token : tokens) {
+    const PythonTokenType type = token.type;
+    const std::string_view ttext = token.op;
+    const int32_t start_line = token.start_line, end_line = token.end_line;
     if (type == kIndent) {
       ++indent;
     } else if (type == kDedent) {
@@ -135,7 +149,7 @@ bool ScanTokens(PyObject* tokenize, PyObject* text, RawParse& raw, bool& empty) 
       first_line = kNoFirstLine;
       first_on_line = true;
     }
-    if (!IsBlank(ttext) && type != kComment) {
+    if (!token.blank && type != kComment) {
       empty = false;
       if (first_line == kNoFirstLine) {
         first_line = start_line;
@@ -146,7 +160,6 @@ bool ScanTokens(PyObject* tokenize, PyObject* text, RawParse& raw, bool& empty) 
     }
     prev_type = type;
   }
-  return !PyErr_Occurred();
 }
 
 // ByteParser._find_statements: the line numbers of every code object's co_lines().
@@ -199,7 +212,8 @@ std::vector<std::string> DefaultExcludeRegexes() {
   return {R"(#\s*(pragma|PRAGMA)[:\s]?\s*(no|NO)\s*(cover|COVER))"};
 }
 
-Result<SourceAnalysis> AnalyzeSource(const std::string& path, const std::vector<std::string>& exclude_regexes) {
+Result<SourceAnalysis> AnalyzeSource(const std::string& path, const std::vector<std::string>& exclude_regexes,
+                                     Tokenizer tokenizer) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Error{"no source for '" + path + "': cannot read it"};
   std::stringstream buffer;
@@ -266,8 +280,12 @@ Result<SourceAnalysis> AnalyzeSource(const std::string& path, const std::vector<
     }
   }
 
+  std::optional<std::vector<PythonToken>> tokens;
+  if (tokenizer == Tokenizer::kNative) tokens = ScanPythonTokens(text);
+  if (!tokens) tokens = TokenizeWithPython(tokenize.get(), py_text.get());
+  if (!tokens) return ParseError(path, DescribeParseFailure());
   bool empty = true;
-  if (!ScanTokens(tokenize.get(), py_text.get(), raw, empty)) return ParseError(path, DescribeParseFailure());
+  ScanTokens(*tokens, raw, empty);
 
   if (!empty) {
     // compile_unicode: neuter a coding declaration, since the text is already decoded.

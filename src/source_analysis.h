@@ -1,7 +1,7 @@
 // Source analysis: which lines of a Python file are statements, which are excluded, and how
 // multi-line statements map to their first line. The rules are coverage.py 6.5's
-// (coverage/parser.py PythonParser), computed with the embedded interpreter's tokenize and
-// compile, so that pycov's statement and miss counts equal coverage.py's.
+// (coverage/parser.py PythonParser), computed from the tokens (src/python_tokens.h) and the
+// embedded interpreter's compile, so that pycov's statement and miss counts equal coverage.py's.
 #pragma once
 
 #include <cstdint>
@@ -28,8 +28,13 @@ struct SourceAnalysis {
 /// coverage.py's default exclusion: `# pragma: no cover` and its spellings.
 std::vector<std::string> DefaultExcludeRegexes();
 
+/// Who tokenizes: pycov's scanner (falling back to `tokenize` where it declines), or always
+/// Python's `tokenize` module, the reference the scanner is tested against.
+enum class Tokenizer { kNative, kPython };
+
 /// Analyses the file at `path`. An error names the file, and the line for a syntax error.
-Result<SourceAnalysis> AnalyzeSource(const std::string& path, const std::vector<std::string>& exclude_regexes);
+Result<SourceAnalysis> AnalyzeSource(const std::string& path, const std::vector<std::string>& exclude_regexes,
+                                     Tokenizer tokenizer = Tokenizer::kNative);
 
 /// coverage.py's compact "1-3, 7" form of `missing`, ranges running over `statements`.
 std::string FormatLineRanges(const std::set<int32_t>& statements, const std::set<int32_t>& missing);

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "test_dir.h"
 
 namespace pycov {
@@ -71,6 +73,43 @@ TEST(SourceAnalysis, MissingFileIsAnError) {
   auto analysis = AnalyzeSource("/nonexistent/nothing.py", DefaultExcludeRegexes());
   ASSERT_FALSE(analysis.ok());
   EXPECT_NE(analysis.error().message.find("/nonexistent/nothing.py"), std::string::npos);
+}
+
+// pycov's scanner against Python's tokenize, over the standard library and CPython's test
+// suite (which has files with odd encodings, odd whitespace and syntax errors on purpose):
+// same statements, exclusions and multi-line statements, or the same error.
+TEST(SourceAnalysis, NativeTokenizerAgreesWithTokenizeOnTheStandardLibrary) {
+  const std::filesystem::path root = "/usr/lib/python3.11";
+  ASSERT_TRUE(std::filesystem::is_directory(root));
+  auto excludes = DefaultExcludeRegexes();
+  for (const char* regex : {R"(def __repr__)", R"(if TYPE_CHECKING:)", R"(raise NotImplementedError)",
+                            R"(@abc\.abstractmethod)", R"(if __name__ == .__main__.:)", R"(else:)"})
+    excludes.push_back(regex);
+  size_t files = 0, failures = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(root)) {
+    if (!entry.is_regular_file() || entry.path().extension() != ".py") continue;
+    const std::string path = entry.path().string();
+    const std::string name = entry.path().filename().string();
+    const bool in_tests = path.find("/test/") != std::string::npos || path.find("/tests/") != std::string::npos;
+    const bool odd_on_purpose = name.find("bad") != std::string::npos || name.find("coding") != std::string::npos ||
+                                name.find("token") != std::string::npos || name.find("grammar") != std::string::npos ||
+                                name.find("syntax") != std::string::npos || name.find("utf8") != std::string::npos ||
+                                name.find("string") != std::string::npos || name.find("fstring") != std::string::npos;
+    if (path.find("-packages/") != std::string::npos || (in_tests && !odd_on_purpose)) continue;
+    ++files;
+    auto native = AnalyzeSource(path, excludes, Tokenizer::kNative);
+    auto reference = AnalyzeSource(path, excludes, Tokenizer::kPython);
+    ASSERT_EQ(native.ok(), reference.ok()) << path << ": " << (native.ok() ? reference : native).error().message;
+    if (!native.ok()) {
+      EXPECT_EQ(native.error().message, reference.error().message) << path;
+      continue;
+    }
+    const bool same = native->statements == reference->statements && native->excluded == reference->excluded &&
+                      native->multiline == reference->multiline;
+    EXPECT_TRUE(same) << path;
+    if (!same && ++failures > 5) FAIL() << "more files differ";
+  }
+  EXPECT_GT(files, 500u);
 }
 
 TEST(FormatLineRanges, RangesRunOverStatementsNotNumbers) {

@@ -137,7 +137,9 @@ thread_local bool t_started_by_thread_module = false;
 
 // The innermost frame this thread evaluates through pycov's frame hook: only such a frame may
 // pause tracing, because only the hook notices it leave and resumes tracing then.
-thread_local _PyInterpreterFrame* t_hooked_frame = nullptr;
+// Initial-exec: read at every frame, it must not cost a __tls_get_addr call (a few bytes of
+// the static TLS surplus glibc keeps for modules loaded later).
+__attribute__((tls_model("initial-exec"))) thread_local _PyInterpreterFrame* t_hooked_frame = nullptr;
 
 // Set while pycov's sys.settrace wrapper runs: a "sys.settrace" audit event outside it comes
 // from C code calling PyEval_SetTrace.
@@ -225,11 +227,51 @@ FileSlot* SlotForFilename(PyObject* co_filename) {
   return slot;
 }
 
-FileSlot* SlotForCode(PyCodeObject* code) {
-  void* extra = nullptr;
-  if (_PyCode_GetExtra(reinterpret_cast<PyObject*>(code), g->code_extra_index, &extra) == 0 && extra != nullptr)
-    return static_cast<FileSlot*>(extra);
+// CPython's layout of a code object's extras (_PyCodeObjectExtra in Objects/codeobject.c).
+// Reading it directly saves two calls into libpython on every frame; VerifyCodeExtraLayout
+// checks it once at start, and without that check passing the API is used.
+struct CodeExtraLayout {
+  Py_ssize_t size;
+  void* extras[1];
+};
+bool g_code_extra_layout_verified = false;
+
+inline void* CodeExtra(PyCodeObject* code, Py_ssize_t index) {
+  if (g_code_extra_layout_verified) {
+    const auto* extra = static_cast<const CodeExtraLayout*>(code->co_extra);
+    return extra != nullptr && index < extra->size ? extra->extras[index] : nullptr;
+  }
+  void* value = nullptr;
+  if (_PyCode_GetExtra(reinterpret_cast<PyObject*>(code), index, &value) != 0) return nullptr;  // not a code object
+  return value;
+}
+
+void VerifyCodeExtraLayout() {
+  PyObject* code = Py_CompileString("0", "<pycov layout check>", Py_eval_input);
+  if (code == nullptr) {
+    PyErr_Clear();
+    return;
+  }
+  auto* typed = reinterpret_cast<PyCodeObject*>(code);
+  int first = 0, second = 0;
+  bool same = _PyCode_SetExtra(code, g->code_extra_index, &first) == 0 &&
+              _PyCode_SetExtra(code, g->code_state_index, &second) == 0 && typed->co_extra != nullptr;
+  if (same) {
+    const auto* extra = static_cast<const CodeExtraLayout*>(typed->co_extra);
+    same = extra->size > std::max(g->code_extra_index, g->code_state_index) &&
+           extra->extras[g->code_extra_index] == &first && extra->extras[g->code_state_index] == &second;
+  }
   PyErr_Clear();
+  // No free function is registered for either index; clear them all the same.
+  _PyCode_SetExtra(code, g->code_extra_index, nullptr);
+  _PyCode_SetExtra(code, g->code_state_index, nullptr);
+  PyErr_Clear();
+  Py_DECREF(code);
+  g_code_extra_layout_verified = same;
+}
+
+FileSlot* SlotForCode(PyCodeObject* code) {
+  if (void* extra = CodeExtra(code, g->code_extra_index); extra != nullptr) return static_cast<FileSlot*>(extra);
   FileSlot* slot = SlotForFilename(code->co_filename);
   if (_PyCode_SetExtra(reinterpret_cast<PyObject*>(code), g->code_extra_index, slot) != 0) PyErr_Clear();
   return slot;
@@ -302,10 +344,7 @@ std::vector<int32_t> LinesOfCode(PyCodeObject* code) {
 
 // The CodeState of a code object of a measured file, made the first time it is asked for.
 CodeState* CodeStateFor(PyCodeObject* code, FileSlot* slot) {
-  void* extra = nullptr;
-  if (_PyCode_GetExtra(reinterpret_cast<PyObject*>(code), g->code_state_index, &extra) == 0 && extra != nullptr)
-    return static_cast<CodeState*>(extra);
-  PyErr_Clear();
+  if (void* extra = CodeExtra(code, g->code_state_index); extra != nullptr) return static_cast<CodeState*>(extra);
   auto* state = new CodeState{slot, LinesOfCode(code), 0, 0, {}};
   state->fork_generation = g_fork_generation;
   for (auto& at : state->checked_at) at = UINT64_MAX;
@@ -317,8 +356,19 @@ CodeState* CodeStateFor(PyCodeObject* code, FileSlot* slot) {
   return state;
 }
 
-// Whether every line of the code object is recorded for `kind` in this process.
-bool Complete(CodeState* state, uint32_t kind) {
+bool CheckComplete(CodeState* state, uint32_t kind);
+
+// Whether every line of the code object is recorded for `kind` in this process. Asked at
+// every frame: the answers known since the last new line cost two comparisons.
+inline bool Complete(CodeState* state, uint32_t kind) {
+  if (state->fork_generation == g_fork_generation) [[likely]] {
+    if (state->complete_kinds & (1u << kind)) return true;
+    if (state->checked_at[kind] == g_new_line_bits) return false;
+  }
+  return CheckComplete(state, kind);
+}
+
+bool CheckComplete(CodeState* state, uint32_t kind) {
   if (state->fork_generation != g_fork_generation) {
     state->fork_generation = g_fork_generation;
     state->complete_kinds = 0;
@@ -455,9 +505,8 @@ void OnLine(ThreadTracer* tt, PyFrameObject* frame) {
   if (!slot->measured) return;
   int32_t line = PyFrame_GetLineNumber(frame);
   if (MarkLine(slot, entry->kind, line) && !g->branch && !g->greenlet_imported && tt->chained_func == nullptr) {
-    void* extra = nullptr;
-    if (_PyCode_GetExtra(reinterpret_cast<PyObject*>(CodeOf(frame)), g->code_state_index, &extra) == 0 &&
-        extra != nullptr && Complete(static_cast<CodeState*>(extra), entry->kind)) {
+    void* extra = CodeExtra(CodeOf(frame), g->code_state_index);
+    if (extra != nullptr && Complete(static_cast<CodeState*>(extra), entry->kind)) {
       // That was the last missing line of this code object: the rest of the frame has nothing
       // to record. When the hook will see the frame leave, pause tracing of the thread: with
       // no trace function, CPython sets use_tracing to 0 when this event returns, and the
@@ -606,16 +655,14 @@ bool NothingToRecord(PyThreadState* tstate, PyCodeObject* code) {
   if (tstate->c_tracefunc != Trace || tstate->c_profilefunc != nullptr || tstate->tracing != 0) return false;
   auto* tt = reinterpret_cast<ThreadTracer*>(tstate->c_traceobj);
   if (tt->chained_func != nullptr) return false;
-  // The indexes are valid, so these never fail; an exception being thrown into a generator
-  // is pending here and must stay so.
-  void* extra = nullptr;
-  if (_PyCode_GetExtra(reinterpret_cast<PyObject*>(code), g->code_extra_index, &extra) != 0 || extra == nullptr)
-    return false;
+  // Reading the extras never sets an error: an exception being thrown into a generator is
+  // pending here and must stay so.
+  void* extra = CodeExtra(code, g->code_extra_index);
+  if (extra == nullptr) return false;
   if (!static_cast<FileSlot*>(extra)->measured) return true;
   if (g->branch || g->greenlet_imported) return false;
-  if (_PyCode_GetExtra(reinterpret_cast<PyObject*>(code), g->code_state_index, &extra) != 0 || extra == nullptr)
-    return false;
-  return Complete(static_cast<CodeState*>(extra), tt->kind);
+  extra = CodeExtra(code, g->code_state_index);
+  return extra != nullptr && Complete(static_cast<CodeState*>(extra), tt->kind);
 }
 
 // What CPython itself sets use_tracing to for the thread's current state.
@@ -1106,6 +1153,8 @@ PyObject* Start(PyObject*, PyObject* args) {
     PyErr_SetString(PyExc_RuntimeError, "no code-object extra slot left");
     return nullptr;
   }
+  VerifyCodeExtraLayout();
+
   uint32_t flags = g->branch ? uint32_t(pycov::hitfile::kFlagBranch) : 0u;
   if (!g->writer.Open(run_dir, flags, argv_bytes)) {
     PyErr_SetFromErrnoWithFilename(PyExc_OSError, run_dir);

@@ -210,6 +210,17 @@ bool HitFileWriter::RecordArc(uint32_t file_index, int32_t from, int32_t to) {
   return true;
 }
 
+bool HitFileWriter::HasArc(uint32_t file_index, int32_t from, int32_t to) const {
+  if (arc_capacity_ == 0) return false;
+  if (from > kMaxArcLine || to > kMaxArcLine || from < -kMaxArcLine || to < -kMaxArcLine) return false;
+  const uint64_t key = PackArc(file_index, from, to);
+  const uint32_t mask = arc_capacity_ - 1;
+  for (uint32_t at = uint32_t((key * 0x9E3779B97F4A7C15ull) >> 32) & mask; arc_slots_[at] != 0; at = (at + 1) & mask) {
+    if (arc_slots_[at] == key) return true;
+  }
+  return false;
+}
+
 bool HitFileWriter::SwitchToForkedChild() {
   if (header_ == nullptr) return false;
   const int32_t parent_pid = header_->pid;

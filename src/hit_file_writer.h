@@ -32,6 +32,12 @@ class HitFileWriter {
   /// Adds an arc to the arc set. Returns false if it had to be dropped (no space).
   bool RecordArc(uint32_t file_index, int32_t from, int32_t to);
 
+  /// Whether the arc set holds the arc.
+  bool HasArc(uint32_t file_index, int32_t from, int32_t to) const;
+
+  /// How many arcs the set holds: it changes exactly when an arc is added.
+  uint32_t arc_count() const { return arc_count_; }
+
   /// In a freshly forked child: moves recording to a new file of the child's own, with the
   /// same records (so every pointer handed out stays valid) but all hits cleared.
   bool SwitchToForkedChild();

@@ -22,8 +22,8 @@
 // yet recorded (for the thread's kind, in this process). So the frame hook runs a frame on the
 // interpreter's fast path, with tracing off for that frame alone, when there is nothing left
 // to record in it: code of unmeasured files always, and measured code whose lines are all
-// recorded (line coverage only; with --branch every measured frame is traced). A frame already
-// running when its code becomes complete stops receiving line events.
+// recorded (with --branch: and every arc its bytecode can take, see possible_arcs.h). A frame
+// already running when its code becomes complete stops receiving line events (line coverage).
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <frameobject.h>
@@ -50,6 +50,7 @@
 
 #include "run_config.h"
 #include "hit_file_writer.h"
+#include "tracer/possible_arcs.h"
 
 namespace {
 
@@ -58,6 +59,7 @@ using pycov::RunConfig;
 using pycov::hitfile::HitFileWriter;
 using pycov::hitfile::kThreadKinds;
 using pycov::hitfile::ThreadKind;
+using pycov::tracer::Arc;
 
 constexpr int32_t kNoLine = INT32_MIN;
 
@@ -80,20 +82,25 @@ struct FrameEntry {
   uint32_t kind;      // the ThreadKind its lines are recorded under
 };
 
-// What the frame hook needs to know about one code object of a measured file: its lines, and
-// whether each kind of thread has recorded them all in this process. Lives for the whole
-// process (co_extra).
+// What the frame hook needs to know about one code object of a measured file: its lines (and
+// with --branch its possible arcs), and whether each kind of thread has recorded them all in
+// this process. Lives for the whole process (co_extra).
 struct CodeState {
   FileSlot* slot;
   std::vector<int32_t> lines;        // every line an instruction of this code object carries
-  uint32_t complete_kinds = 0;       // bit per ThreadKind: all `lines` recorded
+  uint32_t complete_kinds = 0;       // bit per ThreadKind: all `lines` (and `arcs`) recorded
   uint64_t fork_generation = 0;      // complete_kinds holds for this process only
-  uint64_t checked_at[kThreadKinds] = {};  // g_new_line_bits when last found incomplete
+  uint64_t checked_at[kThreadKinds] = {};  // g_new_records when last found incomplete
+  PyCodeObject* code = nullptr;      // borrowed: the state lives in the code object's extras
+  // --branch: the arcs the code's frames can record, worked out once its lines are all
+  // recorded (code that never gets there never pays for the analysis).
+  enum class Arcs : uint8_t { kNotWorkedOut, kKnown, kNotUnderstood } arcs_known = Arcs::kNotWorkedOut;
+  std::vector<Arc> arcs;
 };
 
-// Counts line bits newly set, so that an incomplete code object is checked again only after
-// some line was recorded somewhere. Changed under the GIL only.
-uint64_t g_new_line_bits = 0;
+// Counts line bits newly set and arcs newly recorded, so that an incomplete code object is
+// checked again only after something was recorded somewhere. Changed under the GIL only.
+uint64_t g_new_records = 0;
 // Bumped in a forked child, whose hit file starts empty: no code object is complete there.
 uint64_t g_fork_generation = 0;
 
@@ -116,6 +123,8 @@ struct ProcessTracer {
   Py_ssize_t code_extra_index = -1;
   Py_ssize_t code_state_index = -1;  // co_extra slot of CodeState, for measured code
   bool greenlet_imported = false;    // kinds can change within a thread: trace measured frames
+  uint8_t inline_caches[256] = {};   // --branch: opcode._inline_cache_entries
+  bool inline_caches_known = false;
   HitFileWriter writer;
   FileSelection selection;
   std::unordered_map<std::string, FileSlot*> slots_by_code_filename;
@@ -300,7 +309,7 @@ inline bool MarkLine(FileSlot* slot, uint32_t kind, int32_t line) {
   const uint8_t mask = uint8_t(1u << (line & 7));
   if (byte & mask) return false;
   byte |= mask;
-  ++g_new_line_bits;
+  ++g_new_records;
   return true;
 }
 
@@ -345,7 +354,7 @@ std::vector<int32_t> LinesOfCode(PyCodeObject* code) {
 // The CodeState of a code object of a measured file, made the first time it is asked for.
 CodeState* CodeStateFor(PyCodeObject* code, FileSlot* slot) {
   if (void* extra = CodeExtra(code, g->code_state_index); extra != nullptr) return static_cast<CodeState*>(extra);
-  auto* state = new CodeState{slot, LinesOfCode(code), 0, 0, {}};
+  auto* state = new CodeState{slot, LinesOfCode(code), 0, 0, {}, code, CodeState::Arcs::kNotWorkedOut, {}};
   state->fork_generation = g_fork_generation;
   for (auto& at : state->checked_at) at = UINT64_MAX;
   if (_PyCode_SetExtra(reinterpret_cast<PyObject*>(code), g->code_state_index, state) != 0) {
@@ -363,9 +372,30 @@ bool CheckComplete(CodeState* state, uint32_t kind);
 inline bool Complete(CodeState* state, uint32_t kind) {
   if (state->fork_generation == g_fork_generation) [[likely]] {
     if (state->complete_kinds & (1u << kind)) return true;
-    if (state->checked_at[kind] == g_new_line_bits) return false;
+    if (state->checked_at[kind] == g_new_records) return false;
   }
   return CheckComplete(state, kind);
+}
+
+// --branch: whether every arc the code's frames can record is in this process's arc set.
+bool AllArcsRecorded(CodeState* state) {
+  if (state->arcs_known == CodeState::Arcs::kNotWorkedOut) {
+    // May run in the frame hook, with an exception being thrown into a generator pending.
+    PyObject *exc_type, *exc_value, *exc_tb;
+    PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
+    std::optional<std::vector<Arc>> arcs;
+    if (g->inline_caches_known) {
+      if (auto bytecode = pycov::tracer::ReadBytecode(state->code)) arcs = pycov::tracer::PossibleArcs(*bytecode, g->inline_caches);
+    }
+    PyErr_Restore(exc_type, exc_value, exc_tb);
+    state->arcs_known = arcs ? CodeState::Arcs::kKnown : CodeState::Arcs::kNotUnderstood;
+    if (arcs) state->arcs = std::move(*arcs);
+  }
+  if (state->arcs_known != CodeState::Arcs::kKnown) return false;
+  const uint32_t file_index = state->slot->file_index;
+  for (const Arc& arc : state->arcs)
+    if (!g->writer.HasArc(file_index, arc.first, arc.second)) return false;
+  return true;
 }
 
 bool CheckComplete(CodeState* state, uint32_t kind) {
@@ -375,21 +405,24 @@ bool CheckComplete(CodeState* state, uint32_t kind) {
     for (auto& at : state->checked_at) at = UINT64_MAX;
   }
   if (state->complete_kinds & (1u << kind)) return true;
-  if (state->checked_at[kind] == g_new_line_bits) return false;
-  state->checked_at[kind] = g_new_line_bits;
+  if (state->checked_at[kind] == g_new_records) return false;
+  state->checked_at[kind] = g_new_records;
   const FileSlot* slot = state->slot;
   if (state->lines.empty()) return false;  // nothing known of it: keep tracing
   for (int32_t line : state->lines) {
     if (line < 0) continue;
     if (uint32_t(line) >= slot->line_count[kind] || !(slot->bits[kind][line >> 3] & (1u << (line & 7)))) return false;
   }
+  if (g->branch && !AllArcsRecorded(state)) return false;
   state->complete_kinds |= 1u << kind;
   return true;
 }
 
 inline void MarkArc(FileSlot* slot, int32_t from, int32_t to) {
   if (from == kNoLine) return;
+  const uint32_t arcs_before = g->writer.arc_count();
   g->writer.RecordArc(slot->file_index, from, to);  // a dropped arc is flagged in the header
+  g_new_records += g->writer.arc_count() - arcs_before;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -470,7 +503,7 @@ void OnCall(ThreadTracer* tt, PyFrameObject* frame) {
   if (slot->measured && g->branch)
     last_line = IsRealCall(frame, code) ? -code->co_firstlineno : PyFrame_GetLineNumber(frame);
   tt->stack->push_back({frame, slot, last_line, KindOfNewFrame(tt, frame)});
-  if (slot->measured && !g->branch) {
+  if (slot->measured) {
     PyObject *exc_type, *exc_value, *exc_tb;
     PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
     CodeStateFor(code, slot);
@@ -660,7 +693,7 @@ bool NothingToRecord(PyThreadState* tstate, PyCodeObject* code) {
   void* extra = CodeExtra(code, g->code_extra_index);
   if (extra == nullptr) return false;
   if (!static_cast<FileSlot*>(extra)->measured) return true;
-  if (g->branch || g->greenlet_imported) return false;
+  if (g->greenlet_imported) return false;
   extra = CodeExtra(code, g->code_state_index);
   return extra != nullptr && Complete(static_cast<CodeState*>(extra), tt->kind);
 }
@@ -677,6 +710,22 @@ inline ThreadTracer* PausedTracer(PyThreadState* tstate) {
     return nullptr;
   auto* tt = reinterpret_cast<ThreadTracer*>(tstate->c_traceobj);
   return tt->paused_in != nullptr ? tt : nullptr;
+}
+
+// --branch: an exception left a frame that ran untraced because its code was complete. Traced,
+// its return event would have recorded the arc from the line it was on to the exit; possible
+// arcs leave that arc out (any line can raise), so it is recorded here.
+void RecordExceptionExit(_PyInterpreterFrame* frame) {
+  PyCodeObject* code = frame->f_code;
+  auto* slot = static_cast<FileSlot*>(CodeExtra(code, g->code_extra_index));
+  if (slot == nullptr || !slot->measured) return;
+  const Py_ssize_t lasti = frame->prev_instr - _PyCode_CODE(code);
+  if (lasti < 0 || lasti >= Py_SIZE(code)) return;
+  // As at a traced return: leaving at a yield (an exception thrown in) records nothing.
+  if (lasti + 1 < Py_SIZE(code) && IsResume(_PyCode_CODE(code)[lasti + 1])) return;
+  const int line = PyCode_Addr2Line(code, int(lasti * sizeof(_Py_CODEUNIT)));
+  if (line < 0) return;  // an instruction without a line: which line ran last is not known
+  MarkArc(slot, line, -code->co_firstlineno);
 }
 
 // PEP 523 hook: every frame of every thread passes here first.
@@ -701,11 +750,13 @@ PyObject* EvalFrame(PyThreadState* tstate, _PyInterpreterFrame* frame, int throw
   const Py_tracefunc trace_before = tstate->c_tracefunc, profile_before = tstate->c_profilefunc;
   const Py_tracefunc chained_before =
       trace_before == Trace ? reinterpret_cast<ThreadTracer*>(tstate->c_traceobj)->chained_func : nullptr;
-  caller->use_tracing = NothingToRecord(tstate, frame->f_code) ? 0 : CPythonTracingState(tstate);
+  const bool untraced = NothingToRecord(tstate, frame->f_code);
+  caller->use_tracing = untraced ? 0 : CPythonTracingState(tstate);
   _PyInterpreterFrame* outer_hooked = t_hooked_frame;
   t_hooked_frame = frame;
   PyObject* result = _PyEval_EvalFrameDefault(tstate, frame, throwflag);
   t_hooked_frame = outer_hooked;
+  if (result == nullptr && untraced && g->branch) RecordExceptionExit(frame);
   // The frame paused tracing (its code became complete) and has now left, or yielded.
   if (ThreadTracer* tt = PausedTracer(tstate); tt != nullptr && tt->paused_in == frame) {
     tt->paused_in = nullptr;
@@ -1114,6 +1165,24 @@ bool AppendStrings(PyObject* iterable, std::vector<std::string>& out) {
 }
 
 // start(run_dir, library_dirs, pycov_dirs, argv): starts recording into a new hit file.
+// --branch: how many cache units follow each instruction, from the interpreter's own opcode
+// module (the table in CPython's internal headers is not exported). Without it no code is
+// ever complete: everything stays traced.
+void LoadInlineCaches() {
+  PyObject* opcode_module = PyImport_ImportModule("opcode");
+  PyObject* entries = opcode_module != nullptr ? PyObject_GetAttrString(opcode_module, "_inline_cache_entries") : nullptr;
+  Py_XDECREF(opcode_module);
+  bool ok = entries != nullptr && PyList_Check(entries) && PyList_GET_SIZE(entries) == 256;
+  for (Py_ssize_t op = 0; ok && op < 256; ++op) {
+    long count = PyLong_AsLong(PyList_GET_ITEM(entries, op));
+    ok = count >= 0 && count < 256 && !PyErr_Occurred();
+    if (ok) g->inline_caches[op] = uint8_t(count);
+  }
+  Py_XDECREF(entries);
+  PyErr_Clear();
+  g->inline_caches_known = ok;
+}
+
 PyObject* Start(PyObject*, PyObject* args) {
   const char* run_dir = nullptr;
   PyObject* library_dirs = nullptr;
@@ -1154,6 +1223,7 @@ PyObject* Start(PyObject*, PyObject* args) {
     return nullptr;
   }
   VerifyCodeExtraLayout();
+  if (g->branch) LoadInlineCaches();
 
   uint32_t flags = g->branch ? uint32_t(pycov::hitfile::kFlagBranch) : 0u;
   if (!g->writer.Open(run_dir, flags, argv_bytes)) {

@@ -1,0 +1,257 @@
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <opcode.h>
+
+#include "possible_arcs.h"
+
+#include <algorithm>
+#include <unordered_set>
+
+namespace pycov::tracer {
+namespace {
+
+// One instruction with its EXTENDED_ARG prefixes: `start` is where jumps land and where the
+// interpreter decides on a line event; `real` is the instruction itself (what the next one
+// compares its line with); `next` is past its inline caches.
+struct Instruction {
+  uint32_t start;
+  uint32_t real;
+  uint32_t next;
+  uint8_t opcode;
+  uint32_t oparg;
+};
+
+// How a path arrives at an instruction: from which instruction, and the line of the last line
+// event (the `from` of the next arc).
+struct Arrival {
+  uint32_t previous_real;
+  uint32_t instruction;
+  int32_t last_line;
+};
+
+constexpr size_t kMaxSteps = 2'000'000;  // a bound on the analysis, never reached by real code
+
+bool IsBackwardJump(uint8_t opcode) {
+  switch (opcode) {
+    case JUMP_BACKWARD:
+    case JUMP_BACKWARD_NO_INTERRUPT:
+    case POP_JUMP_BACKWARD_IF_FALSE:
+    case POP_JUMP_BACKWARD_IF_TRUE:
+    case POP_JUMP_BACKWARD_IF_NONE:
+    case POP_JUMP_BACKWARD_IF_NOT_NONE: return true;
+    default: return false;
+  }
+}
+
+bool IsConditionalJump(uint8_t opcode) {
+  switch (opcode) {
+    case POP_JUMP_FORWARD_IF_FALSE:
+    case POP_JUMP_FORWARD_IF_TRUE:
+    case POP_JUMP_FORWARD_IF_NONE:
+    case POP_JUMP_FORWARD_IF_NOT_NONE:
+    case POP_JUMP_BACKWARD_IF_FALSE:
+    case POP_JUMP_BACKWARD_IF_TRUE:
+    case POP_JUMP_BACKWARD_IF_NONE:
+    case POP_JUMP_BACKWARD_IF_NOT_NONE:
+    case JUMP_IF_FALSE_OR_POP:
+    case JUMP_IF_TRUE_OR_POP:
+    case FOR_ITER:
+    case SEND: return true;
+    default: return false;
+  }
+}
+
+bool IsUnconditionalJump(uint8_t opcode) {
+  return opcode == JUMP_FORWARD || opcode == JUMP_BACKWARD || opcode == JUMP_BACKWARD_NO_INTERRUPT;
+}
+
+std::optional<std::vector<Instruction>> Decode(const std::vector<uint8_t>& code, const uint8_t (&inline_caches)[256]) {
+  std::vector<Instruction> instructions;
+  const uint32_t units = uint32_t(code.size() / 2);
+  for (uint32_t at = 0; at < units;) {
+    const uint32_t start = at;
+    uint32_t oparg = 0;
+    while (code[2 * at] == EXTENDED_ARG) {
+      oparg = (oparg | code[2 * at + 1]) << 8;
+      if (++at >= units) return std::nullopt;
+    }
+    const uint8_t opcode = code[2 * at];
+    oparg |= code[2 * at + 1];
+    const uint32_t next = at + 1 + inline_caches[opcode];
+    if (next > units) return std::nullopt;
+    instructions.push_back({start, at, next, opcode, oparg});
+    at = next;
+  }
+  return instructions;
+}
+
+}  // namespace
+
+std::optional<Bytecode> ReadBytecode(PyCodeObject* code) {
+  Bytecode bytecode;
+  PyObject* co_code = PyCode_GetCode(code);
+  if (co_code == nullptr) {
+    PyErr_Clear();
+    return std::nullopt;
+  }
+  const auto* bytes = reinterpret_cast<const uint8_t*>(PyBytes_AS_STRING(co_code));
+  bytecode.code.assign(bytes, bytes + PyBytes_GET_SIZE(co_code));
+  Py_DECREF(co_code);
+  const size_t units = bytecode.code.size() / 2;
+  bytecode.unit_lines.assign(units, -1);
+  PyObject* ranges = PyObject_CallMethod(reinterpret_cast<PyObject*>(code), "co_lines", nullptr);
+  PyObject* iterator = ranges != nullptr ? PyObject_GetIter(ranges) : nullptr;
+  Py_XDECREF(ranges);
+  if (iterator == nullptr) {
+    PyErr_Clear();
+    return std::nullopt;
+  }
+  bool ok = true;
+  for (PyObject* item; ok && (item = PyIter_Next(iterator)) != nullptr; Py_DECREF(item)) {
+    long start = 0, end = 0;
+    PyObject* line = Py_None;
+    ok = PyArg_ParseTuple(item, "llO", &start, &end, &line) && start >= 0 && end >= start && size_t(end / 2) <= units;
+    if (!ok) continue;
+    const int32_t number = line == Py_None ? -1 : int32_t(PyLong_AsLong(line));
+    for (long unit = start / 2; unit < end / 2; ++unit) bytecode.unit_lines[unit] = number;
+  }
+  Py_DECREF(iterator);
+  if (!ok || PyErr_Occurred()) {
+    PyErr_Clear();
+    return std::nullopt;
+  }
+  PyObject* table = code->co_exceptiontable;
+  if (table == nullptr || !PyBytes_Check(table)) return std::nullopt;
+  auto handlers = ParseExceptionTable(reinterpret_cast<const uint8_t*>(PyBytes_AS_STRING(table)), size_t(PyBytes_GET_SIZE(table)));
+  if (!handlers) return std::nullopt;
+  bytecode.handlers = std::move(*handlers);
+  bytecode.first_line = code->co_firstlineno;
+  return bytecode;
+}
+
+std::optional<std::vector<ExceptionHandler>> ParseExceptionTable(const uint8_t* table, size_t size) {
+  std::vector<ExceptionHandler> handlers;
+  size_t at = 0;
+  auto varint = [&](uint32_t& value) {
+    if (at >= size) return false;
+    uint8_t byte = table[at++];
+    value = byte & 63;
+    while (byte & 64) {
+      if (at >= size || value > (UINT32_MAX >> 6)) return false;
+      byte = table[at++];
+      value = (value << 6) | (byte & 63);
+    }
+    return true;
+  };
+  while (at < size) {
+    uint32_t start = 0, length = 0, target = 0, depth_and_lasti = 0;
+    if (!varint(start) || !varint(length) || !varint(target) || !varint(depth_and_lasti)) return std::nullopt;
+    handlers.push_back({start, start + length, target});
+  }
+  return handlers;
+}
+
+std::optional<std::vector<Arc>> PossibleArcs(const Bytecode& bytecode, const uint8_t (&inline_caches)[256]) {
+  const uint32_t units = uint32_t(bytecode.code.size() / 2);
+  if (bytecode.unit_lines.size() != units) return std::nullopt;
+  auto decoded = Decode(bytecode.code, inline_caches);
+  if (!decoded) return std::nullopt;
+  const std::vector<Instruction>& instructions = *decoded;
+  std::vector<int32_t> instruction_at(units, -1);  // by start unit
+  for (size_t i = 0; i < instructions.size(); ++i) instruction_at[instructions[i].start] = int32_t(i);
+
+  const auto& lines = bytecode.unit_lines;
+  const int32_t exit_line = -bytecode.first_line;
+  std::vector<Arc> arcs;
+  std::vector<Arrival> pending;
+  std::unordered_set<uint64_t> seen;  // (instruction, last line) pairs already followed
+  bool understood = true;
+
+  auto handler_for = [&](uint32_t real) -> const ExceptionHandler* {
+    for (const auto& handler : bytecode.handlers)
+      if (real >= handler.start && real < handler.end) return &handler;
+    return nullptr;
+  };
+  auto go_to = [&](uint32_t previous_real, int64_t target, int32_t last_line) {
+    if (target < 0 || target >= units || instruction_at[target] < 0) {
+      understood = false;
+      return;
+    }
+    pending.push_back({previous_real, uint32_t(instruction_at[target]), last_line});
+  };
+  // Where control goes after `instruction` ran, with `last_line` the line of the last event.
+  auto leave = [&](const Instruction& instruction, int32_t last_line) {
+    const uint8_t opcode = instruction.opcode;
+    const ExceptionHandler* handler = handler_for(instruction.real);
+    if (handler != nullptr) go_to(instruction.real, handler->target, last_line);
+    if (opcode == RETURN_VALUE) {
+      arcs.emplace_back(last_line, exit_line);
+      return;
+    }
+    if (opcode == YIELD_VALUE) return;  // its RESUME is an entry of its own
+    // A failing assert is an exception like any other: coverage.py predicts no arc for it.
+    if (opcode == LOAD_ASSERTION_ERROR) return;
+    if (opcode == RAISE_VARARGS || opcode == RERAISE) {
+      if (handler == nullptr) arcs.emplace_back(last_line, exit_line);
+      return;
+    }
+    const int64_t jump = IsBackwardJump(opcode) ? -int64_t(instruction.oparg) : int64_t(instruction.oparg);
+    if (IsUnconditionalJump(opcode)) {
+      go_to(instruction.real, int64_t(instruction.next) + jump, last_line);
+      return;
+    }
+    if (IsConditionalJump(opcode)) go_to(instruction.real, int64_t(instruction.next) + jump, last_line);
+    if (instruction.next >= units) {
+      understood = false;  // falling off the end of the code
+      return;
+    }
+    go_to(instruction.real, instruction.next, last_line);
+  };
+
+  // CPython compares with no line at all when the previous instruction is the first RESUME
+  // (or before it): the first line of a frame always raises an event.
+  uint32_t first_traceable = units;
+  for (const Instruction& instruction : instructions) {
+    if (instruction.opcode == RESUME) {
+      first_traceable = instruction.real;
+      break;
+    }
+  }
+  auto line_before = [&](uint32_t previous_real) { return previous_real <= first_traceable ? -1 : lines[previous_real]; };
+
+  // Every RESUME is where a frame starts or continues, with a "call" event: from the first
+  // line negated for a real call (RESUME 0), else from the line the frame stopped at.
+  bool has_entry = false;
+  for (const Instruction& instruction : instructions) {
+    if (instruction.opcode != RESUME) continue;
+    has_entry = true;
+    leave(instruction, instruction.oparg == 0 ? exit_line : lines[instruction.real]);
+  }
+  if (!has_entry) return std::nullopt;
+
+  // The interpreter's rule (maybe_call_line_trace): an instruction with a line raises a line
+  // event when its line differs from the previous instruction's, or when it was reached by a
+  // jump backwards (except to SEND, the loop of `yield from` and `await`).
+  for (size_t steps = 0; !pending.empty() && understood; ++steps) {
+    if (steps > kMaxSteps) return std::nullopt;
+    const Arrival arrival = pending.back();
+    pending.pop_back();
+    const Instruction& instruction = instructions[arrival.instruction];
+    const int32_t line = lines[instruction.start];
+    int32_t last_line = arrival.last_line;
+    const bool backwards = instruction.start < arrival.previous_real && bytecode.code[2 * instruction.start] != SEND;
+    if (line != -1 && (line != line_before(arrival.previous_real) || backwards)) {
+      arcs.emplace_back(last_line, line);
+      last_line = line;
+    }
+    const uint64_t key = (uint64_t(arrival.instruction) << 32) | uint32_t(last_line);
+    if (!seen.insert(key).second) continue;
+    leave(instruction, last_line);
+  }
+  if (!understood) return std::nullopt;
+  std::sort(arcs.begin(), arcs.end());
+  arcs.erase(std::unique(arcs.begin(), arcs.end()), arcs.end());
+  return arcs;
+}
+
+}  // namespace pycov::tracer

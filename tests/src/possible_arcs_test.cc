@@ -1,0 +1,318 @@
+#include "tracer/possible_arcs.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+
+#include "python_runtime.h"
+
+#include <opcode.h>
+
+namespace pycov::tracer {
+namespace {
+
+// Functions whose paths depend on their argument, each called with every argument in
+// 0..11: a trace function records the arcs CPython really gives them.
+constexpr const char* kProgram = R"py(
+import asyncio, contextlib
+
+def loops(n):
+    total = 0
+    for i in range(n):
+        if i == 3:
+            continue
+        if i == 7:
+            break
+        total += i
+    else:
+        total = -1
+    while n > 0:
+        n -= 3
+        if n == 2: break
+    else:
+        total += 1
+    return total
+
+def exceptions(n):
+    try:
+        if n % 3 == 0:
+            raise ValueError(n)
+        value = 10 // (n % 4)
+    except ValueError:
+        value = -1
+    except ZeroDivisionError as error:
+        value = -2
+    else:
+        value += 1
+    finally:
+        value *= 2
+    try:
+        try:
+            if n > 8: return value
+        finally:
+            value += 1
+    except Exception:
+        pass
+    return value
+
+def raising(n):
+    if n % 2:
+        raise KeyError(n)
+    return n
+
+def calls_raising(n):
+    try:
+        return raising(n)
+    except KeyError:
+        return None
+
+def withs(n):
+    with contextlib.suppress(ZeroDivisionError):
+        x = 1 // (n % 2)
+        with contextlib.nullcontext():
+            if n > 5:
+                return x
+    return 0
+
+def generator(n):
+    for i in range(n):
+        if i % 2:
+            yield i
+        else:
+            yield from range(i % 3)
+    return n
+
+def uses_generator(n):
+    g = generator(n)
+    out = [v for v in g if v] + list({k: k for k in range(n)})
+    squares = (k * k for k in range(n) if k % 2)
+    return out, sum(squares), (lambda v: v + 1 if v else v)(n)
+
+def matches(n):
+    match n % 5:
+        case 0:
+            return "zero"
+        case 1 | 2:
+            return "small"
+        case x if x > 3:
+            return "big"
+        case _:
+            return "three"
+
+def shortcuts(n):
+    a = n > 2 and n < 9 or n == 11
+    b = 0 < n < 5
+    c = (
+        n
+        if a
+        else -n
+    )
+    assert n >= 0, "negative"
+    return a, b, c
+
+async def helper(n):
+    await asyncio.sleep(0)
+    return n * 2
+
+async def coroutine(n):
+    total = 0
+    for i in range(n % 4):
+        total += await helper(i)
+    async with contextlib.AsyncExitStack():
+        pass
+    return total
+
+def groups(n):
+    try:
+        if n % 2:
+            raise ExceptionGroup("g", [ValueError(n), TypeError(n)])
+    except* ValueError:
+        n += 1
+    except* TypeError:
+        n += 2
+    return n
+
+class Counter:
+    def __init__(self, start):
+        self.value = start
+
+    def bump(self, n):
+        while True:
+            self.value += 1
+            if self.value > n:
+                return self.value
+
+def run(n):
+    loops(n); exceptions(n); calls_raising(n); withs(n); uses_generator(n); matches(n)
+    shortcuts(n); asyncio.run(coroutine(n)); groups(n); Counter(n).bump(n + 2)
+)py";
+
+// The same arcs pycov's tracer records: from -firstlineno at a real call (RESUME 0), from
+// the current line when a generator continues, to -firstlineno at a return that is not a
+// yield (the next instruction is not RESUME).
+constexpr const char* kRecorder = R"py(
+import dis, sys
+RESUME = dis.opmap["RESUME"]
+recorded = {}
+last = {}
+
+def record(frame, event, arg):
+    code = frame.f_code
+    if code.co_filename != "<possible-arcs>":
+        return None
+    arcs = recorded.setdefault(code, set())
+    if event == "call":
+        raw = code.co_code
+        real = raw[frame.f_lasti] != RESUME or raw[frame.f_lasti + 1] == 0
+        last[frame] = -code.co_firstlineno if real else frame.f_lineno
+    elif event == "line":
+        if frame in last:
+            arcs.add((last[frame], frame.f_lineno))
+        last[frame] = frame.f_lineno
+    elif event == "return":
+        raw = code.co_code
+        following = frame.f_lasti + 2
+        if frame in last and (following >= len(raw) or raw[following] != RESUME):
+            arcs.add((last[frame], -code.co_firstlineno))
+        last.pop(frame, None)
+    return record
+
+namespace = {"__name__": "possible_arcs_program"}
+exec(compile(PROGRAM, "<possible-arcs>", "exec"), namespace)
+sys.settrace(record)
+for n in range(12):
+    namespace["run"](n)
+sys.settrace(None)
+codes = []
+def walk(code):
+    codes.append(code)
+    for const in code.co_consts:
+        if isinstance(const, type(walk.__code__)):
+            walk(const)
+walk(compile(PROGRAM, "<possible-arcs>", "exec"))
+)py";
+
+struct Traced {
+  std::string name;
+  int32_t first_line;
+  std::set<Arc> recorded;
+  std::optional<std::vector<Arc>> possible;
+};
+
+bool InlineCaches(uint8_t (&caches)[256]) {
+  PyRef opcode(PyImport_ImportModule("opcode"));
+  PyRef entries(opcode ? PyObject_GetAttrString(opcode.get(), "_inline_cache_entries") : nullptr);
+  if (!entries || PyList_Size(entries.get()) != 256) return false;
+  for (Py_ssize_t op = 0; op < 256; ++op) caches[op] = uint8_t(PyLong_AsLong(PyList_GET_ITEM(entries.get(), op)));
+  return true;
+}
+
+// Runs the program under the recording trace function; for every code object compiled from
+// it, the arcs it recorded and the arcs the analysis gives.
+std::vector<Traced> TraceProgram() {
+  std::vector<Traced> traced;
+  if (!EnsurePythonRuntime().ok()) return traced;
+  PyGILState_STATE gil = PyGILState_Ensure();
+  uint8_t caches[256];
+  PyRef globals(PyDict_New());
+  PyDict_SetItemString(globals.get(), "__builtins__", PyEval_GetBuiltins());
+  PyRef program(PyUnicode_FromString(kProgram));
+  PyDict_SetItemString(globals.get(), "PROGRAM", program.get());
+  PyRef result(PyRun_String(kRecorder, Py_file_input, globals.get(), globals.get()));
+  if (!result || !InlineCaches(caches)) {
+    ADD_FAILURE() << TakePythonError();
+    PyGILState_Release(gil);
+    return traced;
+  }
+  // Code objects compiled twice are equal, so the recorded dict finds the walked ones.
+  PyObject* recorded = PyDict_GetItemString(globals.get(), "recorded");
+  PyObject* codes = PyDict_GetItemString(globals.get(), "codes");
+  for (Py_ssize_t i = 0; i < PyList_Size(codes); ++i) {
+    auto* code = reinterpret_cast<PyCodeObject*>(PyList_GET_ITEM(codes, i));
+    Traced entry{PyUnicode_AsUTF8(code->co_qualname), code->co_firstlineno, {}, std::nullopt};
+    if (PyObject* arcs = PyDict_GetItem(recorded, reinterpret_cast<PyObject*>(code)); arcs != nullptr) {
+      PyRef iterator(PyObject_GetIter(arcs));
+      for (PyObject* arc; (arc = PyIter_Next(iterator.get())) != nullptr; Py_DECREF(arc))
+        entry.recorded.emplace(int32_t(PyLong_AsLong(PyTuple_GET_ITEM(arc, 0))), int32_t(PyLong_AsLong(PyTuple_GET_ITEM(arc, 1))));
+    }
+    if (auto bytecode = ReadBytecode(code)) entry.possible = PossibleArcs(*bytecode, caches);
+    traced.push_back(std::move(entry));
+  }
+  PyGILState_Release(gil);
+  return traced;
+}
+
+std::string Show(const std::set<Arc>& arcs) {
+  std::string text;
+  for (const auto& [from, to] : arcs) text += "(" + std::to_string(from) + "," + std::to_string(to) + ") ";
+  return text;
+}
+
+TEST(PossibleArcs, HoldEveryArcCPythonGivesATraceFunction) {
+  const std::vector<Traced> traced = TraceProgram();
+  ASSERT_GT(traced.size(), 15u);
+  size_t codes_with_arcs = 0;
+  for (const Traced& code : traced) {
+    ASSERT_TRUE(code.possible.has_value()) << code.name << ": bytecode not understood";
+    const std::set<Arc> possible(code.possible->begin(), code.possible->end());
+    std::set<Arc> missing;
+    std::set_difference(code.recorded.begin(), code.recorded.end(), possible.begin(), possible.end(),
+                        std::inserter(missing, missing.begin()));
+    EXPECT_TRUE(missing.empty()) << code.name << " recorded arcs the analysis does not give: " << Show(missing);
+    if (!code.recorded.empty()) ++codes_with_arcs;
+  }
+  EXPECT_GT(codes_with_arcs, 15u);
+}
+
+// The analysis is of use only if code that took all its paths can be found complete: for
+// code without exception handlers, whose every path the program takes, the two agree.
+TEST(PossibleArcs, AreExactlyTheArcsTakenWhenEveryPathRan) {
+  const std::vector<Traced> traced = TraceProgram();
+  std::map<std::string, const Traced*> by_name;
+  for (const Traced& code : traced) by_name[code.name] = &code;
+  for (const char* name : {"loops", "matches", "shortcuts", "Counter.bump", "uses_generator.<locals>.<lambda>"}) {
+    ASSERT_TRUE(by_name.count(name)) << name;
+    const Traced& code = *by_name[name];
+    ASSERT_TRUE(code.possible.has_value()) << name;
+    EXPECT_EQ(Show(code.recorded), Show(std::set<Arc>(code.possible->begin(), code.possible->end()))) << name;
+  }
+}
+
+TEST(PossibleArcs, ExceptionTableDecodesAndRejectsTruncation) {
+  // start 2, length 4, target 10, depth 1 with lasti: (1 << 1) | 1 = 3; the first byte of
+  // an entry has bit 7 set; 70 = 1*64 + 6 spans two bytes.
+  const uint8_t table[] = {0x80 | 2, 4, 10, 3, 0x80 | 0x40 | 1, 6, 1, 20, 0};
+  auto handlers = ParseExceptionTable(table, sizeof table);
+  ASSERT_TRUE(handlers.has_value());
+  ASSERT_EQ(handlers->size(), 2u);
+  EXPECT_EQ((*handlers)[0].start, 2u);
+  EXPECT_EQ((*handlers)[0].end, 6u);
+  EXPECT_EQ((*handlers)[0].target, 10u);
+  EXPECT_EQ((*handlers)[1].start, 70u);
+  EXPECT_EQ((*handlers)[1].end, 71u);
+  EXPECT_EQ((*handlers)[1].target, 20u);
+  EXPECT_FALSE(ParseExceptionTable(table, 3).has_value());
+  EXPECT_FALSE(ParseExceptionTable(table, 6).has_value());
+}
+
+TEST(PossibleArcs, GivesUpOnBytecodeItCannotFollow) {
+  uint8_t caches[256] = {};
+  Bytecode jump_outside;
+  jump_outside.code = {RESUME, 0, JUMP_FORWARD, 40};
+  jump_outside.unit_lines = {1, 2};
+  jump_outside.first_line = 1;
+  EXPECT_FALSE(PossibleArcs(jump_outside, caches).has_value());
+  Bytecode lines_mismatch = jump_outside;
+  lines_mismatch.unit_lines = {1};
+  EXPECT_FALSE(PossibleArcs(lines_mismatch, caches).has_value());
+  Bytecode no_entry;
+  no_entry.code = {RETURN_VALUE, 0};
+  no_entry.unit_lines = {1};
+  EXPECT_FALSE(PossibleArcs(no_entry, caches).has_value());
+}
+
+}  // namespace
+}  // namespace pycov::tracer

@@ -684,7 +684,7 @@ int Trace(PyObject* obj, PyFrameObject* frame, int what, PyObject* arg) {
 // function), and the code is unmeasured, or (line coverage, no greenlets) all its lines are
 // recorded for this thread's kind. Code not seen yet is traced: its first call event looks
 // its file up.
-bool NothingToRecord(PyThreadState* tstate, PyCodeObject* code) {
+[[gnu::always_inline]] inline bool NothingToRecord(PyThreadState* tstate, PyCodeObject* code) {
   if (tstate->c_tracefunc != Trace || tstate->c_profilefunc != nullptr || tstate->tracing != 0) return false;
   auto* tt = reinterpret_cast<ThreadTracer*>(tstate->c_traceobj);
   if (tt->chained_func != nullptr) return false;
@@ -728,8 +728,9 @@ void RecordExceptionExit(_PyInterpreterFrame* frame) {
   MarkArc(slot, line, -code->co_firstlineno);
 }
 
-// PEP 523 hook: every frame of every thread passes here first.
-PyObject* EvalFrame(PyThreadState* tstate, _PyInterpreterFrame* frame, int throwflag) {
+// The hook's general case: tracing paused, a thread to adopt, a frame to trace, a program with
+// trace or profile functions of its own.
+[[gnu::noinline]] PyObject* EvalFrameGeneral(PyThreadState* tstate, _PyInterpreterFrame* frame, int throwflag) {
   // A frame called from a paused one: tracing resumes for it (if it needs it) and is paused
   // again when it returns.
   ThreadTracer* paused = PausedTracer(tstate);
@@ -775,6 +776,39 @@ PyObject* EvalFrame(PyThreadState* tstate, _PyInterpreterFrame* frame, int throw
   } else {
     caller->use_tracing = unchanged ? caller_tracing : CPythonTracingState(tstate);
   }
+  return result;
+}
+
+// A frame with nothing to record ran untraced, and it changed who traces the thread (set or
+// removed a trace or profile function): the caller's tracing is what CPython would now set.
+[[gnu::noinline]] void AfterTracingChanged(PyThreadState* tstate, _PyInterpreterFrame* frame, _PyCFrame* caller) {
+  if (ThreadTracer* tt = PausedTracer(tstate); tt != nullptr && tt->paused_in == frame) {
+    tt->paused_in = nullptr;
+    tstate->c_tracefunc = Trace;
+  }
+  caller->use_tracing = CPythonTracingState(tstate);
+}
+
+// PEP 523 hook: every frame of every thread passes here first. Most frames, once a program
+// has warmed up, have nothing to record: they take this short path (EvalFrameGeneral with
+// what NothingToRecord implies already known: pycov's function alone traces the thread, not
+// paused, nothing chained), which keeps the hook's own cost per call small.
+PyObject* EvalFrame(PyThreadState* tstate, _PyInterpreterFrame* frame, int throwflag) {
+  if (!NothingToRecord(tstate, frame->f_code)) return EvalFrameGeneral(tstate, frame, throwflag);
+  _PyCFrame* caller = tstate->cframe;
+  const uint8_t caller_tracing = caller->use_tracing;
+  caller->use_tracing = 0;
+  _PyInterpreterFrame* outer_hooked = t_hooked_frame;
+  t_hooked_frame = frame;
+  PyObject* result = _PyEval_EvalFrameDefault(tstate, frame, throwflag);
+  t_hooked_frame = outer_hooked;
+  if (tstate->c_tracefunc == Trace && tstate->c_profilefunc == nullptr &&
+      reinterpret_cast<ThreadTracer*>(tstate->c_traceobj)->chained_func == nullptr) [[likely]] {
+    caller->use_tracing = caller_tracing;
+  } else {
+    AfterTracingChanged(tstate, frame, caller);
+  }
+  if (result == nullptr && g->branch) RecordExceptionExit(frame);
   return result;
 }
 

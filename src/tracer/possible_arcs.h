@@ -6,8 +6,8 @@
 // answer must hold every arc a trace function can see while no exception propagates out of
 // the frame; an arc that can never happen only keeps the code traced. Exceptions caught in
 // the frame are followed (every instruction a handler covers is taken to raise); an exception
-// leaving the frame from a line without `raise` is not, because any line could do it: such
-// an arc is not one coverage.py's analysis predicts, so its reports do not count it.
+// leaving the frame from a line without `raise`, or from a failing assert, is not, because any
+// line could do it: the frame hook records that arc when it happens in an untraced frame.
 #pragma once
 
 #include <cstdint>

@@ -681,7 +681,7 @@ int Trace(PyObject* obj, PyFrameObject* frame, int what, PyObject* arg) {
 
 // Whether a frame of `code` about to run in this thread has nothing to record and no one
 // else to serve: only pycov's trace function is installed (no program trace or profile
-// function), and the code is unmeasured, or (line coverage, no greenlets) all its lines are
+// function), and the code is unmeasured, or (no greenlets) all its lines (and arcs) are
 // recorded for this thread's kind. Code not seen yet is traced: its first call event looks
 // its file up.
 [[gnu::always_inline]] inline bool NothingToRecord(PyThreadState* tstate, PyCodeObject* code) {

@@ -33,6 +33,19 @@ bool ReserveBlocks(int fd, uint64_t from, uint64_t to) {
   return true;
 }
 
+// Open addressing with linear probing: the slot holding `key`, or the empty slot where it
+// belongs. The table is never full (it grows at half).
+uint32_t ArcSlot(const uint64_t* slots, uint32_t capacity, uint64_t key) {
+  const uint32_t mask = capacity - 1;
+  uint32_t at = uint32_t((key * 0x9E3779B97F4A7C15ull) >> 32) & mask;
+  while (slots[at] != 0 && slots[at] != key) at = (at + 1) & mask;
+  return at;
+}
+
+bool ArcLinesFit(int32_t from, int32_t to) {
+  return from <= kMaxArcLine && to <= kMaxArcLine && from >= -kMaxArcLine && to >= -kMaxArcLine;
+}
+
 }  // namespace
 
 HitFileWriter::~HitFileWriter() {
@@ -177,10 +190,7 @@ bool HitFileWriter::GrowArcTable() {
   arc_count_ = 0;
   for (uint32_t i = 0; i < old_capacity; ++i) {
     if (old_slots[i] == 0) continue;
-    uint32_t mask = capacity - 1;
-    uint32_t at = uint32_t((old_slots[i] * 0x9E3779B97F4A7C15ull) >> 32) & mask;
-    while (slots[at] != 0) at = (at + 1) & mask;
-    slots[at] = old_slots[i];
+    slots[ArcSlot(slots, capacity, old_slots[i])] = old_slots[i];
     ++arc_count_;
   }
   Commit(bytes);
@@ -188,7 +198,7 @@ bool HitFileWriter::GrowArcTable() {
 }
 
 bool HitFileWriter::RecordArc(uint32_t file_index, int32_t from, int32_t to) {
-  if (from > kMaxArcLine || to > kMaxArcLine || from < -kMaxArcLine || to < -kMaxArcLine) {
+  if (!ArcLinesFit(from, to)) {
     MarkLost();
     return false;
   }
@@ -199,26 +209,17 @@ bool HitFileWriter::RecordArc(uint32_t file_index, int32_t from, int32_t to) {
     }
   }
   const uint64_t key = PackArc(file_index, from, to);
-  const uint32_t mask = arc_capacity_ - 1;
-  uint32_t at = uint32_t((key * 0x9E3779B97F4A7C15ull) >> 32) & mask;
-  while (arc_slots_[at] != 0) {
-    if (arc_slots_[at] == key) return true;
-    at = (at + 1) & mask;
-  }
-  arc_slots_[at] = key;
+  uint64_t& slot = arc_slots_[ArcSlot(arc_slots_, arc_capacity_, key)];
+  if (slot == key) return true;
+  slot = key;
   ++arc_count_;
   return true;
 }
 
 bool HitFileWriter::HasArc(uint32_t file_index, int32_t from, int32_t to) const {
-  if (arc_capacity_ == 0) return false;
-  if (from > kMaxArcLine || to > kMaxArcLine || from < -kMaxArcLine || to < -kMaxArcLine) return false;
+  if (arc_capacity_ == 0 || !ArcLinesFit(from, to)) return false;
   const uint64_t key = PackArc(file_index, from, to);
-  const uint32_t mask = arc_capacity_ - 1;
-  for (uint32_t at = uint32_t((key * 0x9E3779B97F4A7C15ull) >> 32) & mask; arc_slots_[at] != 0; at = (at + 1) & mask) {
-    if (arc_slots_[at] == key) return true;
-  }
-  return false;
+  return arc_slots_[ArcSlot(arc_slots_, arc_capacity_, key)] == key;
 }
 
 bool HitFileWriter::SwitchToForkedChild() {

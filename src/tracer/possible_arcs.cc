@@ -87,18 +87,9 @@ std::optional<std::vector<Instruction>> Decode(const std::vector<uint8_t>& code,
 
 }  // namespace
 
-std::optional<Bytecode> ReadBytecode(PyCodeObject* code) {
-  Bytecode bytecode;
-  PyObject* co_code = PyCode_GetCode(code);
-  if (co_code == nullptr) {
-    PyErr_Clear();
-    return std::nullopt;
-  }
-  const auto* bytes = reinterpret_cast<const uint8_t*>(PyBytes_AS_STRING(co_code));
-  bytecode.code.assign(bytes, bytes + PyBytes_GET_SIZE(co_code));
-  Py_DECREF(co_code);
-  const size_t units = bytecode.code.size() / 2;
-  bytecode.unit_lines.assign(units, -1);
+std::optional<std::vector<int32_t>> UnitLines(PyCodeObject* code) {
+  const size_t units = size_t(Py_SIZE(code));
+  std::vector<int32_t> unit_lines(units, -1);
   PyObject* ranges = PyObject_CallMethod(reinterpret_cast<PyObject*>(code), "co_lines", nullptr);
   PyObject* iterator = ranges != nullptr ? PyObject_GetIter(ranges) : nullptr;
   Py_XDECREF(ranges);
@@ -113,13 +104,44 @@ std::optional<Bytecode> ReadBytecode(PyCodeObject* code) {
     ok = PyArg_ParseTuple(item, "llO", &start, &end, &line) && start >= 0 && end >= start && size_t(end / 2) <= units;
     if (!ok) continue;
     const int32_t number = line == Py_None ? -1 : int32_t(PyLong_AsLong(line));
-    for (long unit = start / 2; unit < end / 2; ++unit) bytecode.unit_lines[unit] = number;
+    for (long unit = start / 2; unit < end / 2; ++unit) unit_lines[unit] = number;
   }
   Py_DECREF(iterator);
   if (!ok || PyErr_Occurred()) {
     PyErr_Clear();
     return std::nullopt;
   }
+  return unit_lines;
+}
+
+bool ReadInlineCaches(uint8_t (&inline_caches)[256]) {
+  PyObject* opcode_module = PyImport_ImportModule("opcode");
+  PyObject* entries = opcode_module != nullptr ? PyObject_GetAttrString(opcode_module, "_inline_cache_entries") : nullptr;
+  Py_XDECREF(opcode_module);
+  bool ok = entries != nullptr && PyList_Check(entries) && PyList_GET_SIZE(entries) == 256;
+  for (Py_ssize_t op = 0; ok && op < 256; ++op) {
+    const long count = PyLong_AsLong(PyList_GET_ITEM(entries, op));
+    ok = count >= 0 && count < 256 && !PyErr_Occurred();
+    if (ok) inline_caches[op] = uint8_t(count);
+  }
+  Py_XDECREF(entries);
+  PyErr_Clear();
+  return ok;
+}
+
+std::optional<Bytecode> ReadBytecode(PyCodeObject* code) {
+  Bytecode bytecode;
+  PyObject* co_code = PyCode_GetCode(code);
+  if (co_code == nullptr) {
+    PyErr_Clear();
+    return std::nullopt;
+  }
+  const auto* bytes = reinterpret_cast<const uint8_t*>(PyBytes_AS_STRING(co_code));
+  bytecode.code.assign(bytes, bytes + PyBytes_GET_SIZE(co_code));
+  Py_DECREF(co_code);
+  auto unit_lines = UnitLines(code);
+  if (!unit_lines || unit_lines->size() != bytecode.code.size() / 2) return std::nullopt;
+  bytecode.unit_lines = std::move(*unit_lines);
   PyObject* table = code->co_exceptiontable;
   if (table == nullptr || !PyBytes_Check(table)) return std::nullopt;
   auto handlers = ParseExceptionTable(reinterpret_cast<const uint8_t*>(PyBytes_AS_STRING(table)), size_t(PyBytes_GET_SIZE(table)));

@@ -37,6 +37,15 @@ struct Bytecode {
 
 using Arc = std::pair<int32_t, int32_t>;
 
+/// The line of each code unit of a code object, from co_lines() (-1 for none). Needs the GIL
+/// and no exception pending; returns nullopt, with none pending, if CPython does not say.
+std::optional<std::vector<int32_t>> UnitLines(PyCodeObject* code);
+
+/// Fills `inline_caches` from the interpreter's own opcode module (the table in CPython's
+/// internal headers is not exported). Needs the GIL; returns false, with no exception
+/// pending, if the module does not have it.
+bool ReadInlineCaches(uint8_t (&inline_caches)[256]);
+
 /// Reads what the analysis needs of a code object (CPython 3.11). Needs the GIL and no
 /// exception pending; returns nullopt, with none pending, if CPython does not say.
 std::optional<Bytecode> ReadBytecode(PyCodeObject* code);

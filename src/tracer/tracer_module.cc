@@ -318,34 +318,19 @@ inline bool IsResume(_Py_CODEUNIT word) {
   return opcode == RESUME || opcode == RESUME_QUICK;
 }
 
-// The lines of a code object's instructions, from co_lines(). A range holding only RESUME is
-// left out: RESUME raises no line event, and its line (the def, class or decorator line) is
-// recorded by the enclosing code that ran the definition. A line wrongly kept only keeps its
-// code traced; a line wrongly left out could lose it, so only that one case is left out.
+// The lines of a code object's instructions, from co_lines(). RESUME is left out: it raises
+// no line event, and its line (the def, class or decorator line) is recorded by the
+// enclosing code that ran the definition. A line wrongly kept only keeps its code traced; a
+// line wrongly left out could lose it, so only that one instruction is left out.
 std::vector<int32_t> LinesOfCode(PyCodeObject* code) {
   std::vector<int32_t> lines;
-  PyObject* ranges = PyObject_CallMethod(reinterpret_cast<PyObject*>(code), "co_lines", nullptr);
-  PyObject* iterator = ranges != nullptr ? PyObject_GetIter(ranges) : nullptr;
-  Py_XDECREF(ranges);
-  if (iterator == nullptr) {
-    PyErr_Clear();
-    return lines;
-  }
+  auto unit_lines = pycov::tracer::UnitLines(code);
+  if (!unit_lines) return lines;
   const _Py_CODEUNIT* words = _PyCode_CODE(code);
-  const Py_ssize_t size = Py_SIZE(code);
-  for (PyObject* item; (item = PyIter_Next(iterator)) != nullptr; Py_DECREF(item)) {
-    long start = 0, end = 0;
-    PyObject* line = Py_None;
-    if (!PyArg_ParseTuple(item, "llO", &start, &end, &line) || line == Py_None) {
-      PyErr_Clear();
-      continue;
-    }
-    const bool only_resume = end - start == 2 && start / 2 < size && IsResume(words[start / 2]);
-    const bool raises_line_events = !only_resume;
-    if (raises_line_events) lines.push_back(int32_t(PyLong_AsLong(line)));
+  for (size_t unit = 0; unit < unit_lines->size(); ++unit) {
+    const int32_t line = (*unit_lines)[unit];
+    if (line != -1 && !IsResume(words[unit])) lines.push_back(line);
   }
-  Py_DECREF(iterator);
-  PyErr_Clear();
   std::sort(lines.begin(), lines.end());
   lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
   return lines;
@@ -728,6 +713,15 @@ void RecordExceptionExit(_PyInterpreterFrame* frame) {
   MarkArc(slot, line, -code->co_firstlineno);
 }
 
+// The frame that paused tracing (its code became complete) has now left, or yielded: tracing
+// resumes.
+inline void ResumeIfPausedIn(PyThreadState* tstate, _PyInterpreterFrame* frame) {
+  if (ThreadTracer* tt = PausedTracer(tstate); tt != nullptr && tt->paused_in == frame) {
+    tt->paused_in = nullptr;
+    tstate->c_tracefunc = Trace;
+  }
+}
+
 // The hook's general case: tracing paused, a thread to adopt, a frame to trace, a program with
 // trace or profile functions of its own.
 [[gnu::noinline]] PyObject* EvalFrameGeneral(PyThreadState* tstate, _PyInterpreterFrame* frame, int throwflag) {
@@ -758,11 +752,7 @@ void RecordExceptionExit(_PyInterpreterFrame* frame) {
   PyObject* result = _PyEval_EvalFrameDefault(tstate, frame, throwflag);
   t_hooked_frame = outer_hooked;
   if (result == nullptr && untraced && g->branch) RecordExceptionExit(frame);
-  // The frame paused tracing (its code became complete) and has now left, or yielded.
-  if (ThreadTracer* tt = PausedTracer(tstate); tt != nullptr && tt->paused_in == frame) {
-    tt->paused_in = nullptr;
-    tstate->c_tracefunc = Trace;
-  }
+  ResumeIfPausedIn(tstate, frame);
   // The caller's own setting back, unless the frame changed who traces the thread (the
   // program set or removed a trace or profile function): then as CPython itself would set it.
   const bool unchanged =
@@ -782,10 +772,7 @@ void RecordExceptionExit(_PyInterpreterFrame* frame) {
 // A frame with nothing to record ran untraced, and it changed who traces the thread (set or
 // removed a trace or profile function): the caller's tracing is what CPython would now set.
 [[gnu::noinline]] void AfterTracingChanged(PyThreadState* tstate, _PyInterpreterFrame* frame, _PyCFrame* caller) {
-  if (ThreadTracer* tt = PausedTracer(tstate); tt != nullptr && tt->paused_in == frame) {
-    tt->paused_in = nullptr;
-    tstate->c_tracefunc = Trace;
-  }
+  ResumeIfPausedIn(tstate, frame);
   caller->use_tracing = CPythonTracingState(tstate);
 }
 
@@ -1199,24 +1186,6 @@ bool AppendStrings(PyObject* iterable, std::vector<std::string>& out) {
 }
 
 // start(run_dir, library_dirs, pycov_dirs, argv): starts recording into a new hit file.
-// --branch: how many cache units follow each instruction, from the interpreter's own opcode
-// module (the table in CPython's internal headers is not exported). Without it no code is
-// ever complete: everything stays traced.
-void LoadInlineCaches() {
-  PyObject* opcode_module = PyImport_ImportModule("opcode");
-  PyObject* entries = opcode_module != nullptr ? PyObject_GetAttrString(opcode_module, "_inline_cache_entries") : nullptr;
-  Py_XDECREF(opcode_module);
-  bool ok = entries != nullptr && PyList_Check(entries) && PyList_GET_SIZE(entries) == 256;
-  for (Py_ssize_t op = 0; ok && op < 256; ++op) {
-    long count = PyLong_AsLong(PyList_GET_ITEM(entries, op));
-    ok = count >= 0 && count < 256 && !PyErr_Occurred();
-    if (ok) g->inline_caches[op] = uint8_t(count);
-  }
-  Py_XDECREF(entries);
-  PyErr_Clear();
-  g->inline_caches_known = ok;
-}
-
 PyObject* Start(PyObject*, PyObject* args) {
   const char* run_dir = nullptr;
   PyObject* library_dirs = nullptr;
@@ -1257,7 +1226,8 @@ PyObject* Start(PyObject*, PyObject* args) {
     return nullptr;
   }
   VerifyCodeExtraLayout();
-  if (g->branch) LoadInlineCaches();
+  // --branch: without the table no code is ever complete, and everything stays traced.
+  if (g->branch) g->inline_caches_known = pycov::tracer::ReadInlineCaches(g->inline_caches);
 
   uint32_t flags = g->branch ? uint32_t(pycov::hitfile::kFlagBranch) : 0u;
   if (!g->writer.Open(run_dir, flags, argv_bytes)) {

@@ -202,14 +202,6 @@ struct Traced {
   std::optional<std::vector<Arc>> possible;
 };
 
-bool InlineCaches(uint8_t (&caches)[256]) {
-  PyRef opcode(PyImport_ImportModule("opcode"));
-  PyRef entries(opcode ? PyObject_GetAttrString(opcode.get(), "_inline_cache_entries") : nullptr);
-  if (!entries || PyList_Size(entries.get()) != 256) return false;
-  for (Py_ssize_t op = 0; op < 256; ++op) caches[op] = uint8_t(PyLong_AsLong(PyList_GET_ITEM(entries.get(), op)));
-  return true;
-}
-
 // Runs the program under the recording trace function; for every code object compiled from
 // it, the arcs it recorded and the arcs the analysis gives.
 std::vector<Traced> TraceProgram() {
@@ -222,7 +214,7 @@ std::vector<Traced> TraceProgram() {
   PyRef program(PyUnicode_FromString(kProgram));
   PyDict_SetItemString(globals.get(), "PROGRAM", program.get());
   PyRef result(PyRun_String(kRecorder, Py_file_input, globals.get(), globals.get()));
-  if (!result || !InlineCaches(caches)) {
+  if (!result || !ReadInlineCaches(caches)) {
     ADD_FAILURE() << TakePythonError();
     PyGILState_Release(gil);
     return traced;

@@ -320,15 +320,98 @@ struct SyscallStop {
   uint64_t stack_pointer = 0;
 };
 
-struct PendingExec {
-  ExecRecord record;
-};
-
 struct Task {
   pid_t tgid = 0;        // 0 while unknown (the child's first stop came before the fork event)
   bool started = false;  // its first stop was seen: a new task begins with a ptrace stop
-  std::optional<PendingExec> pending_exec;  // read at the exec stop, logged at the exec event
 };
+
+// A new program's initial stack, as the kernel lays it out for an x86-64 ELF program (its
+// create_elf_tables): at the stack pointer argc, then argv[] and a NULL, envp[] and a NULL,
+// then the auxiliary vector up to AT_NULL. The strings they point at lie above. The dynamic
+// loader and libc find argv, the environment and the auxiliary vector from the stack pointer
+// alone, so a copy of this block lower down, with another envp[], is the program's new start.
+struct InitialStack {
+  uint64_t stack_pointer = 0;
+  std::vector<TraceeString> argv;
+  std::vector<TraceeString> environment;
+  std::vector<uint64_t> auxiliary_vector;  // type and value pairs, AT_NULL's included
+};
+
+constexpr size_t kMaxAuxiliaryEntries = 256;  // the kernel writes fewer than 30
+
+Result<InitialStack> ReadInitialStack(TraceeMemoryReader& memory, uint64_t stack_pointer) {
+  InitialStack stack;
+  stack.stack_pointer = stack_pointer;
+  auto argc = memory.ReadWord(stack_pointer);
+  if (!argc) return argc.error();
+  auto argv = memory.ReadStringArray(stack_pointer + 8);
+  if (!argv) return argv.error();
+  if (argv->size() != *argc) return Error{"argc and argv disagree on the new program's stack"};
+  stack.argv = std::move(*argv);
+  const uint64_t envp = stack_pointer + 8 * (stack.argv.size() + 2);
+  auto environment = memory.ReadStringArray(envp);
+  if (!environment) return environment.error();
+  stack.environment = std::move(*environment);
+  uint64_t auxv = envp + 8 * (stack.environment.size() + 1);
+  for (size_t entry = 0; entry < kMaxAuxiliaryEntries; ++entry, auxv += 16) {
+    auto type = memory.ReadWord(auxv);
+    auto value = memory.ReadWord(auxv + 8);
+    if (!type || !value) return Error{"unreadable auxiliary vector on the new program's stack"};
+    stack.auxiliary_vector.push_back(*type);
+    stack.auxiliary_vector.push_back(*value);
+    if (*type == AT_NULL) return stack;
+  }
+  return Error{"no end to the auxiliary vector on the new program's stack"};
+}
+
+uint64_t AuxiliaryValue(const InitialStack& stack, uint64_t type) {
+  for (size_t i = 0; i + 1 < stack.auxiliary_vector.size(); i += 2)
+    if (stack.auxiliary_vector[i] == type) return stack.auxiliary_vector[i + 1];
+  return 0;
+}
+
+// Gives the new program, before its first instruction, a copy of its initial stack whose
+// environment has the variables of `set` (added, or replacing those of the same name). The
+// copy goes below the original, in the room the kernel maps below a new stack; the original
+// strings stay where they are and are pointed at. Returns the names of the variables set.
+Result<std::vector<std::string>> RewriteInitialEnvironment(pid_t pid, const InitialStack& stack,
+                                                           const std::vector<std::string>& set) {
+  auto name_of = [](const std::string& variable) { return variable.substr(0, variable.find('=')); };
+  std::set<std::string> replaced;
+  for (const auto& variable : set) replaced.insert(name_of(variable));
+  std::vector<uint64_t> words;
+  words.push_back(stack.argv.size());
+  for (const auto& argument : stack.argv) words.push_back(argument.address);
+  words.push_back(0);
+  for (const auto& variable : stack.environment)
+    if (!replaced.count(name_of(variable.text))) words.push_back(variable.address);
+  const size_t first_new_variable = words.size();
+  words.insert(words.end(), set.size(), 0);
+  words.push_back(0);
+  words.insert(words.end(), stack.auxiliary_vector.begin(), stack.auxiliary_vector.end());
+  const size_t word_bytes = words.size() * sizeof(uint64_t);
+  size_t string_bytes = 0;
+  for (const auto& variable : set) string_bytes += variable.size() + 1;
+  // The ABI wants the stack pointer 16-byte aligned at a program's entry; the scratch is.
+  auto start = ScratchBelowStack(pid, stack.stack_pointer, word_bytes + string_bytes);
+  if (!start) return start.error();
+  std::vector<char> block(word_bytes + string_bytes);
+  size_t offset = word_bytes;
+  for (size_t i = 0; i < set.size(); ++i) {
+    words[first_new_variable + i] = *start + offset;
+    std::memcpy(block.data() + offset, set[i].c_str(), set[i].size() + 1);
+    offset += set[i].size() + 1;
+  }
+  std::memcpy(block.data(), words.data(), word_bytes);
+  if (auto written = WriteTraceeMemory(pid, *start, block.data(), block.size()); !written) return written.error();
+  user_regs_struct regs{};
+  if (ptrace(PTRACE_GETREGS, pid, nullptr, &regs) != 0)
+    return Error{std::string("cannot read the tracee's registers: ") + std::strerror(errno)};
+  regs.rsp = *start;
+  if (ptrace(PTRACE_SETREGS, pid, nullptr, &regs) != 0)
+    return Error{std::string("cannot set the tracee's registers: ") + std::strerror(errno)};
+  return std::vector<std::string>(replaced.begin(), replaced.end());
+}
 
 bool IsStopSignal(int signal) {
   return signal == SIGSTOP || signal == SIGTSTP || signal == SIGTTIN || signal == SIGTTOU;
@@ -369,11 +452,8 @@ class Monitor {
   void HandleEnd(pid_t tid, int status);
   void HandleNewTask(pid_t parent, int event);
   void HandleSeccompStop(pid_t tid);
-  void HandleExecRequest(pid_t tid, const SyscallStop& stop);
   void HandleExecEvent(pid_t pid);
   bool NetworkCallAllowed(pid_t tid, const SyscallStop& stop, std::string* detail);
-  void RewriteEnvironment(pid_t tid, const SyscallStop& stop, const std::vector<TraceeString>& env,
-                          const std::vector<std::string>& set, ExecRecord& record);
   void Deny(pid_t tid, int error);
   void Violation(pid_t tid, const std::string& what, const std::string& syscall, const std::string& action,
                  const std::string& detail = "");
@@ -419,8 +499,8 @@ void Monitor::Deny(pid_t tid, int error) {
 
 RunResult Monitor::Run(pid_t main_pid) {
   main_pid_ = main_pid;
-  // PTRACE_SEIZE does not stop the program: its first stop is the seccomp stop of its execve.
-  tasks_[main_pid] = Task{main_pid, true, std::nullopt};
+  // PTRACE_SEIZE does not stop the program: its first stop is the exec event of its execve.
+  tasks_[main_pid] = Task{main_pid, true};
   log_.Spawn(main_pid, main_pid, 0, TaskKind::kProcess, "start");
   result_.processes = 1;
 
@@ -585,9 +665,6 @@ void Monitor::HandleSeccompStop(pid_t tid) {
     return text;
   };
   switch (StopReason(info.seccomp.ret_data)) {
-    case StopReason::kExec:
-      HandleExecRequest(tid, stop);
-      break;
     case StopReason::kUntracedClone:
       if (policy_.mode == Mode::kStrict) {
         Deny(tid, EPERM);
@@ -683,116 +760,59 @@ bool Monitor::NetworkCallAllowed(pid_t tid, const SyscallStop& stop, std::string
   return true;
 }
 
-void Monitor::HandleExecRequest(pid_t tid, const SyscallStop& stop) {
-  const bool execveat = stop.number == SYS_execveat;
-  // execve(path, argv, envp); execveat(dirfd, path, argv, envp, flags).
-  const uint64_t path_pointer = stop.args[execveat ? 1 : 0];
-  const uint64_t argv_pointer = stop.args[execveat ? 2 : 1];
-  const uint64_t envp_pointer = stop.args[execveat ? 3 : 2];
-
-  ExecRequest request;
-  request.tid = tid;
-  request.tgid = TgidFor(tid);
-  TraceeMemoryReader memory(tid);
-  auto path = memory.ReadString(path_pointer);
-  auto argv = memory.ReadStringArray(argv_pointer);
-  auto env = memory.ReadStringArray(envp_pointer);
-  PendingExec pending;
-  if (path) request.path = *path;
-  if (argv)
-    for (auto& a : *argv) request.argv.push_back(a.text);
-  if (env)
-    for (auto& e : *env) request.environment.push_back(e.text);
-  if (!request.path.empty() && request.path[0] == '/') {
-    request.resolved_path = request.path;
-  } else {
-    const int dirfd = execveat ? int(stop.args[0]) : AT_FDCWD;
-    std::string base = dirfd == AT_FDCWD ? ReadLink("/proc/" + std::to_string(tid) + "/cwd")
-                                         : ReadLink("/proc/" + std::to_string(tid) + "/fd/" + std::to_string(dirfd));
-    request.resolved_path = request.path.empty() ? base : base + "/" + request.path;
-  }
-  pending.record.path = request.path;
-  pending.record.argv = request.argv;
-  pending.record.from_tid = tid;
-  // Unreadable arguments make the call fail with EFAULT: nothing for the caller to decide.
-  if (path && argv && env && exec_hook_) {
-    ExecVerdict verdict = exec_hook_(request);
-    pending.record.program_kind = verdict.program_kind;
-    pending.record.instrumented = verdict.instrumented;
-    if (!verdict.set_environment.empty())
-      RewriteEnvironment(tid, stop, *env, verdict.set_environment, pending.record);
-  }
-  tasks_[tid].pending_exec = std::move(pending);
-}
-
-void Monitor::RewriteEnvironment(pid_t tid, const SyscallStop& stop, const std::vector<TraceeString>& env,
-                                 const std::vector<std::string>& set, ExecRecord& record) {
-  auto name_of = [](const std::string& variable) { return variable.substr(0, variable.find('=')); };
-  std::set<std::string> replaced;
-  for (const auto& variable : set) replaced.insert(name_of(variable));
-  // The new envp array points at the program's own strings where they stay, and at copies of
-  // the new variables; all of it goes below the stack pointer, which the exec discards.
-  std::vector<uint64_t> kept;
-  for (const auto& variable : env)
-    if (!replaced.count(name_of(variable.text))) kept.push_back(variable.address);
-  const size_t array_bytes = (kept.size() + set.size() + 1) * sizeof(uint64_t);
-  size_t string_bytes = 0;
-  for (const auto& variable : set) string_bytes += variable.size() + 1;
-  auto scratch = ScratchBelowStack(tid, stop.stack_pointer, array_bytes + string_bytes);
-  if (!scratch) {
-    record.injection_error = scratch.error().message;
-    return;
-  }
-  std::vector<char> buffer(array_bytes + string_bytes);
-  std::vector<uint64_t> pointers = kept;
-  size_t offset = array_bytes;
-  for (const auto& variable : set) {
-    pointers.push_back(*scratch + offset);
-    std::memcpy(buffer.data() + offset, variable.c_str(), variable.size() + 1);
-    offset += variable.size() + 1;
-  }
-  pointers.push_back(0);
-  std::memcpy(buffer.data(), pointers.data(), array_bytes);
-  if (auto written = WriteTraceeMemory(tid, *scratch, buffer.data(), buffer.size()); !written) {
-    record.injection_error = written.error().message;
-    return;
-  }
-  user_regs_struct regs{};
-  const bool execveat = stop.number == SYS_execveat;
-  if (ptrace(PTRACE_GETREGS, tid, nullptr, &regs) == 0) (execveat ? regs.r10 : regs.rdx) = *scratch;
-  if (ptrace(PTRACE_SETREGS, tid, nullptr, &regs) != 0) {
-    record.injection_error = std::string("cannot set the tracee's registers: ") + std::strerror(errno);
-    return;
-  }
-  for (const auto& name : replaced) record.injected.push_back(name);
-}
-
 void Monitor::HandleExecEvent(pid_t pid) {
-  // The exec succeeded. If a non-leader thread called it, the kernel has already killed the
-  // other threads and given the caller the leader's pid: the event comes with the pid, and
-  // the caller's former tid is the event message. No exit is ever reported for that tid.
+  // The exec succeeded and the new program is loaded, stopped before its first instruction.
+  // If a non-leader thread called it, the kernel has already killed the other threads and
+  // given the caller the leader's pid: the event comes with the pid, and the caller's former
+  // tid is the event message. No exit is ever reported for that tid.
   unsigned long message = 0;
   ptrace(PTRACE_GETEVENTMSG, pid, nullptr, &message);
   const pid_t former_tid = message != 0 ? pid_t(message) : pid;
-  ExecRecord record;
-  auto execing = tasks_.find(former_tid);
-  if (execing != tasks_.end() && execing->second.pending_exec) {
-    record = std::move(execing->second.pending_exec->record);
-  } else {
-    // The call was not seen at its seccomp stop (made through another ABI): what the kernel
-    // ran is still known.
-    std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
-    std::string argument;
-    while (std::getline(cmdline, argument, '\0')) record.argv.push_back(argument);
-  }
-  record.unix_ns = NowUnixNs();
-  record.from_tid = former_tid;
   if (former_tid != pid) tasks_.erase(former_tid);
   Task& task = tasks_[pid];
   task.tgid = pid;
   task.started = true;
-  task.pending_exec.reset();
+
+  ExecRecord record;
+  record.unix_ns = NowUnixNs();
+  record.from_tid = former_tid;
   record.executable = ReadLink("/proc/" + std::to_string(pid) + "/exe");
+  user_regs_struct regs{};
+  const bool registers = ptrace(PTRACE_GETREGS, pid, nullptr, &regs) == 0;
+  // A 32-bit program (started with the 64-bit user code segment's 0x33 absent) has 4-byte
+  // pointers on its stack: what the kernel ran is still known from /proc.
+  constexpr unsigned long long kUser64CodeSegment = 0x33;
+  std::optional<InitialStack> stack;
+  TraceeMemoryReader memory(pid);
+  if (registers && regs.cs == kUser64CodeSegment) {
+    if (auto read = ReadInitialStack(memory, regs.rsp); read) stack = std::move(*read);
+  }
+  if (stack) {
+    for (const auto& argument : stack->argv) record.argv.push_back(argument.text);
+    if (uint64_t execfn = AuxiliaryValue(*stack, AT_EXECFN); execfn != 0)
+      if (auto path = memory.ReadString(execfn); path) record.path = *path;
+    if (exec_hook_) {
+      ExecRequest request;
+      request.tid = former_tid;
+      request.tgid = pid;
+      request.path = record.path;
+      request.executable = record.executable;
+      request.argv = record.argv;
+      for (const auto& variable : stack->environment) request.environment.push_back(variable.text);
+      ExecVerdict verdict = exec_hook_(request);
+      record.program_kind = verdict.program_kind;
+      record.instrumented = verdict.instrumented;
+      if (!verdict.set_environment.empty()) {
+        auto injected = RewriteInitialEnvironment(pid, *stack, verdict.set_environment);
+        if (injected) record.injected = std::move(*injected);
+        else record.injection_error = injected.error().message;
+      }
+    }
+  } else {
+    std::ifstream cmdline("/proc/" + std::to_string(pid) + "/cmdline", std::ios::binary);
+    std::string argument;
+    while (std::getline(cmdline, argument, '\0')) record.argv.push_back(argument);
+  }
   if (record.path.empty()) record.path = record.executable;
   // The new program runs on while the supervisor writes down what it is.
   Resume(pid);

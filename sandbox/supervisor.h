@@ -41,13 +41,14 @@ struct Policy {
   Limits limits;                      // strict mode only
 };
 
-/// What a task asked execve/execveat to run, read from the tracee's memory at the call.
+/// A program a task has just exec'd, read from its initial stack after the kernel loaded it
+/// and before its first instruction (the exec event).
 struct ExecRequest {
-  pid_t tid = 0;
-  pid_t tgid = 0;
-  std::string path;           // as passed to the call
-  std::string resolved_path;  // absolute, resolved against the task's cwd or dirfd
-  std::vector<std::string> argv;
+  pid_t tid = 0;   // the thread that called exec (not the pid for a non-leader thread)
+  pid_t tgid = 0;  // the process, whose pid the new program has
+  std::string path;        // as passed to the call (AT_EXECFN)
+  std::string executable;  // the file the kernel runs (/proc/PID/exe): for a script, its #! interpreter
+  std::vector<std::string> argv;         // the new program's, a script's interpreter first
   std::vector<std::string> environment;  // "NAME=value"
 };
 
@@ -55,10 +56,10 @@ struct ExecRequest {
 struct ExecVerdict {
   std::string program_kind;  // a label for the log ("python"); empty: not of interest
   bool instrumented = false;  // the environment already carries what the caller needs
-  std::vector<std::string> set_environment;  // "NAME=value" to add or replace before exec
+  std::vector<std::string> set_environment;  // "NAME=value" to add or replace before it starts
 };
 
-/// Called at every execve/execveat stop, before the kernel runs the call.
+/// Called at every successful exec in the tree, while the new program waits to start.
 using ExecHook = std::function<ExecVerdict(const ExecRequest&)>;
 
 struct Program {

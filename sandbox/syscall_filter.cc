@@ -49,10 +49,8 @@ Result<std::vector<sock_filter>> BuildSyscallFilter(const FilterOptions& options
   // no_new_privs is the caller's decision (it changes how setuid programs run).
   if (auto s = Check(seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0), "nnp"); !s) return s.error();
 
-  if (auto s = Check(seccomp_rule_add(ctx, trace(StopReason::kExec), SCMP_SYS(execve), 0), "execve"); !s)
-    return s.error();
-  if (auto s = Check(seccomp_rule_add(ctx, trace(StopReason::kExec), SCMP_SYS(execveat), 0), "execveat"); !s)
-    return s.error();
+  // execve and execveat run without a seccomp stop: the exec event, which confirms that the
+  // new program was loaded, is where the supervisor reads and rewrites its environment.
   // clone3 passes its flags in memory, where a filter cannot read them. Answering ENOSYS makes
   // libc fall back to clone, whose flags are a register the filter can test.
   if (auto s = Check(seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0), "clone3"); !s)

@@ -15,7 +15,6 @@ namespace pycov::sandbox {
 /// Why a seccomp stop happened: the SECCOMP_RET_DATA of the rule that stopped the call,
 /// read back with PTRACE_GETEVENTMSG.
 enum class StopReason : uint16_t {
-  kExec = 1,           // execve/execveat: read the request, maybe rewrite the environment
   kUntracedClone = 2,  // clone with CLONE_UNTRACED: the child would escape the supervisor
   kNamespaceClone = 3, // strict: clone creating namespaces
   kDeniedCall = 4,     // strict: a denied system call

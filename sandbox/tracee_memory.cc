@@ -84,6 +84,12 @@ Result<std::vector<TraceeString>> TraceeMemoryReader::ReadStringArray(uint64_t a
   return Error{"pointer array in the tracee longer than " + std::to_string(max_entries) + " entries"};
 }
 
+Result<uint64_t> TraceeMemoryReader::ReadWord(uint64_t address) {
+  uint64_t word = 0;
+  if (!Read(address, &word, sizeof(word))) return Error{"unreadable memory in the tracee"};
+  return word;
+}
+
 Status WriteTraceeMemory(pid_t tid, uint64_t address, const void* data, size_t size) {
   iovec local{const_cast<void*>(data), size};
   iovec remote{reinterpret_cast<void*>(address), size};

@@ -32,6 +32,9 @@ class TraceeMemoryReader {
   /// is empty, as Linux takes it.
   Result<std::vector<TraceeString>> ReadStringArray(uint64_t address, size_t max_entries = 1 << 16);
 
+  /// The 64-bit word at `address`.
+  Result<uint64_t> ReadWord(uint64_t address);
+
  private:
   static constexpr uint64_t kPageSize = 4096;
   using Page = std::array<char, kPageSize>;
@@ -45,8 +48,9 @@ class TraceeMemoryReader {
 /// Writes `size` bytes at `address`.
 Status WriteTraceeMemory(pid_t tid, uint64_t address, const void* data, size_t size);
 
-/// An address for `size` bytes of scratch space below the tracee's stack pointer, past the
-/// red zone, inside the mapping that holds the stack (nothing there belongs to the program).
+/// A 16-byte aligned address for `size` bytes of scratch space below the tracee's stack
+/// pointer, past the red zone, inside the mapping that holds the stack (nothing there belongs
+/// to the program).
 Result<uint64_t> ScratchBelowStack(pid_t tid, uint64_t stack_pointer, size_t size);
 
 }  // namespace pycov::sandbox

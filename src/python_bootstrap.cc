@@ -1,10 +1,8 @@
 #include "python_bootstrap.h"
 
 #include <limits.h>
-#include <sys/stat.h>
 #include <stdlib.h>
 
-#include <fstream>
 #include <regex>
 
 namespace pycov {
@@ -59,58 +57,20 @@ std::vector<std::string> WithBootstrap(std::vector<std::string> environment, con
   return environment;
 }
 
-InterpreterKind ClassifyExecutable(const std::string& resolved_path) {
-  std::ifstream file(resolved_path, std::ios::binary);
-  char head[256] = {};
-  file.read(head, sizeof(head) - 1);
-  std::string line(head, size_t(file.gcount()));
-  // A binary goes by its name; a script (a pyenv shim named python3, say) by its #! line,
-  // since the kernel runs that interpreter with the same environment.
-  if (line.rfind("#!", 0) != 0) return ClassifyInterpreterName(resolved_path);
-  line = line.substr(2, line.find('\n') == std::string::npos ? std::string::npos : line.find('\n') - 2);
-  std::vector<std::string> words;
-  size_t at = 0;
-  while (at < line.size()) {
-    size_t start = line.find_first_not_of(" \t\r", at);
-    if (start == std::string::npos) break;
-    size_t end = line.find_first_of(" \t\r", start);
-    words.push_back(line.substr(start, end == std::string::npos ? std::string::npos : end - start));
-    at = end == std::string::npos ? line.size() : end;
-  }
-  if (words.empty()) return InterpreterKind::kNotPython;
-  InterpreterKind interpreter = ClassifyInterpreterName(words[0]);
-  if (interpreter != InterpreterKind::kNotPython) return interpreter;
-  // #!/usr/bin/env python3: env finds the interpreter on PATH and its own exec is seen too;
-  // the bootstrap goes in now so that env passes it on.
-  if (words[0].size() >= 4 && words[0].compare(words[0].size() - 4, 4, "/env") == 0) {
-    for (size_t i = 1; i < words.size(); ++i) {
-      if (words[i][0] == '-') continue;
-      static const std::regex kPython(R"(python(\d+(\.\d+)?)?)");
-      if (!std::regex_match(words[i], kPython)) return InterpreterKind::kNotPython;
-      return words[i] == "python2" || words[i].rfind("python2.", 0) == 0 ? InterpreterKind::kOtherPython
-                                                                            : InterpreterKind::kMeasurablePython;
-    }
-  }
-  return InterpreterKind::kNotPython;
+InterpreterKind ClassifyExecutable(const std::string& executable) {
+  return ClassifyInterpreterName(executable);
 }
 
-InterpreterKind InterpreterClassifier::Classify(const std::string& resolved_path) {
-  struct stat st {};
-  if (stat(resolved_path.c_str(), &st) != 0) return InterpreterKind::kNotPython;
-  const long long mtime_ns = (long long)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
-  auto found = known_.find(resolved_path);
-  if (found != known_.end() && found->second.inode == st.st_ino && found->second.size == st.st_size &&
-      found->second.mtime_ns == mtime_ns)
-    return found->second.kind;
-  InterpreterKind kind = ClassifyExecutable(resolved_path);
-  known_[resolved_path] = {(unsigned long)st.st_ino, (long)st.st_size, mtime_ns, kind};
-  return kind;
+InterpreterKind InterpreterClassifier::Classify(const std::string& executable) {
+  auto found = known_.find(executable);
+  if (found != known_.end()) return found->second;
+  return known_[executable] = ClassifyExecutable(executable);
 }
 
 sandbox::ExecVerdict DecideExec(const sandbox::ExecRequest& request, const Bootstrap& bootstrap,
                                 InterpreterClassifier& classifier) {
   sandbox::ExecVerdict verdict;
-  InterpreterKind kind = classifier.Classify(request.resolved_path);
+  InterpreterKind kind = classifier.Classify(request.executable);
   if (kind == InterpreterKind::kNotPython) {
     // Not Python. If it starts Python later (a shell, env, make), that exec is decided on its own.
     return verdict;

@@ -30,24 +30,20 @@ enum class InterpreterKind {
   kOtherPython,       // another Python: the bootstrap would only print its warning
 };
 
-/// What executing `resolved_path` runs: a Python interpreter directly (python3, python3.11,
-/// through symlinks) or as the #! interpreter of a script (also through /usr/bin/env).
-InterpreterKind ClassifyExecutable(const std::string& resolved_path);
+/// What an executable the kernel runs is, by its name and the name of the file it links to:
+/// python3 and python3.11 (CPython 3.11, through symlinks), or another Python. A script is
+/// never the executable: the kernel runs its #! interpreter, which is what the supervisor
+/// sees at the exec, so `#!/usr/bin/env python3` is decided at env's own exec of python3.
+InterpreterKind ClassifyExecutable(const std::string& executable);
 
-/// ClassifyExecutable with a memory: a program started many times is looked at once (as long
-/// as its inode, size and modification time stay the same).
+/// ClassifyExecutable with a memory: a program started many times is looked at once. The
+/// supervisor passes /proc/PID/exe, whose path never changes what it names.
 class InterpreterClassifier {
  public:
-  InterpreterKind Classify(const std::string& resolved_path);
+  InterpreterKind Classify(const std::string& executable);
 
  private:
-  struct Entry {
-    unsigned long inode = 0;
-    long size = 0;
-    long long mtime_ns = 0;
-    InterpreterKind kind = InterpreterKind::kNotPython;
-  };
-  std::map<std::string, Entry> known_;
+  std::map<std::string, InterpreterKind> known_;
 };
 
 /// The supervisor's exec hook for a run with `bootstrap`.

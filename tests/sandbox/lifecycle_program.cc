@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/auxv.h>
 #include <sys/mount.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -106,6 +107,29 @@ int main(int argc, char** argv) {
     pthread_create(&thread, nullptr, ExecFromThread, nullptr);
     SleepMs(10000);  // the exec ends this thread
     return 98;
+  }
+  if (what == "environment") {
+    // argv[2]: how many variables the environment must have; then NAME=value each of which it
+    // must hold exactly once. The auxiliary vector must be intact too.
+    size_t count = 0;
+    for (char** variable = environ; *variable != nullptr; ++variable) ++count;
+    if (count != size_t(std::atol(arg))) return 2;
+    for (int i = 3; i < argc; ++i) {
+      int seen = 0;
+      const char* equals = std::strchr(argv[i], '=');
+      size_t name_length = equals != nullptr ? size_t(equals - argv[i]) : std::strlen(argv[i]);
+      for (char** variable = environ; *variable != nullptr; ++variable)
+        if (std::strncmp(*variable, argv[i], name_length) == 0 && (*variable)[name_length] == '=') {
+          ++seen;
+          if (std::strcmp(*variable, argv[i]) != 0) return 3;
+        }
+      if (seen != 1) return 4;
+    }
+    if (getauxval(AT_PAGESZ) != static_cast<unsigned long>(sysconf(_SC_PAGESIZE))) return 5;
+    if (getauxval(AT_RANDOM) == 0 || getauxval(AT_PHDR) == 0) return 6;
+    const char* execfn = reinterpret_cast<const char*>(getauxval(AT_EXECFN));
+    if (execfn == nullptr || std::strcmp(execfn, argv[0]) != 0) return 7;
+    return 0;
   }
   if (what == "failed-exec") {
     execl("/nonexistent/program", "program", static_cast<char*>(nullptr));

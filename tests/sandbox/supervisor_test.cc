@@ -188,8 +188,8 @@ TEST_P(SupervisorTest, OnlyLifecycleCallsStop) {
   // 100,000 loop rounds of getppid, clock_gettime and write: none of them may stop.
   auto run = RunSupervised({kProgram, "many-syscalls", "100000"}, ModePolicy());
   EXPECT_EQ(run.result.exit_code, 0);
-  EXPECT_EQ(run.result.seccomp_stops, 1);  // the program's own execve
-  EXPECT_EQ(run.result.event_stops, 1);    // its exec event
+  EXPECT_EQ(run.result.seccomp_stops, 0);  // not even its execve
+  EXPECT_EQ(run.result.event_stops, 1);    // the exec event of the program's start
   EXPECT_EQ(run.result.signal_stops, 0);
 }
 
@@ -341,7 +341,7 @@ TEST(Supervisor, EnvironmentReinjectionReachesAPythonChildStartedWithEnvEmpty) {
                              std::string("\"") + child_check + "\"], env={})\n" + "sys.exit(r.returncode)\n";
   ExecHook hook = [](const ExecRequest& request) {
     ExecVerdict verdict;
-    if (request.resolved_path.find("python") == std::string::npos) return verdict;
+    if (request.executable.find("python") == std::string::npos) return verdict;
     verdict.program_kind = "python";
     for (const auto& variable : request.environment)
       if (variable == "PYCOV_TEST_MARK=measured") verdict.instrumented = true;
@@ -359,6 +359,55 @@ TEST(Supervisor, EnvironmentReinjectionReachesAPythonChildStartedWithEnvEmpty) {
   EXPECT_EQ(python_execs[1]->injected, (std::vector<std::string>{"PYCOV_TEST_MARK"}));
   EXPECT_FALSE(python_execs[1]->instrumented);
   EXPECT_TRUE(python_execs[1]->injection_error.empty());
+}
+
+// The environment is rewritten on the new program's initial stack, before its first
+// instruction: the dynamic loader and libc must find argv, the environment and the auxiliary
+// vector as the kernel left them, with the variables set, each once.
+TEST(Supervisor, TheEnvironmentIsRewrittenBeforeTheProgramStarts) {
+  std::vector<std::string> environment = {"PATH=/usr/bin:/bin", "REPLACED=old"};
+  for (int i = 0; i < 2000; ++i) environment.push_back("FILLER_" + std::to_string(i) + "=" + std::to_string(i));
+  ExecHook hook = [](const ExecRequest& request) {
+    ExecVerdict verdict;
+    if (request.argv.size() > 1 && request.argv[1] == "environment")
+      verdict.set_environment = {"ADDED=new value", "REPLACED=new"};
+    return verdict;
+  };
+  const std::string count = std::to_string(environment.size() + 1);
+  auto run = RunSupervised({kProgram, "environment", count, "ADDED=new value", "REPLACED=new", "FILLER_1999=1999"}, {},
+                           hook, environment);
+  EXPECT_EQ(run.result.exit_code, 0);
+  ASSERT_EQ(run.log.tasks.size(), 1u);
+  ASSERT_EQ(run.log.tasks[0].execs.size(), 1u);
+  const ExecRecord& exec = run.log.tasks[0].execs[0];
+  EXPECT_EQ(exec.injected, (std::vector<std::string>{"ADDED", "REPLACED"}));
+  EXPECT_TRUE(exec.injection_error.empty()) << exec.injection_error;
+  EXPECT_EQ(exec.path, kProgram);
+  EXPECT_EQ(exec.argv.size(), 6u);
+
+  // Without the hook the program sees its environment unchanged.
+  auto unchanged = RunSupervised({kProgram, "environment", std::to_string(environment.size()), "REPLACED=old"}, {},
+                                 nullptr, environment);
+  EXPECT_EQ(unchanged.result.exit_code, 0);
+}
+
+// Where the room below a new stack cannot hold the copy (an environment of tens of thousands
+// of variables), the program runs as it would have, and the log says why nothing was set.
+TEST(Supervisor, AnEnvironmentTooLargeToRewriteIsLeftAsItIs) {
+  std::vector<std::string> environment = {"PATH=/usr/bin:/bin"};
+  for (int i = 0; i < 20000; ++i) environment.push_back("F" + std::to_string(i) + "=");
+  ExecHook hook = [](const ExecRequest&) {
+    ExecVerdict verdict;
+    verdict.set_environment = {"ADDED=1"};
+    return verdict;
+  };
+  auto run = RunSupervised({kProgram, "environment", std::to_string(environment.size())}, {}, hook, environment);
+  EXPECT_EQ(run.result.exit_code, 0);
+  ASSERT_EQ(run.log.tasks.size(), 1u);
+  ASSERT_EQ(run.log.tasks[0].execs.size(), 1u);
+  EXPECT_TRUE(run.log.tasks[0].execs[0].injected.empty());
+  EXPECT_NE(run.log.tasks[0].execs[0].injection_error.find("stack"), std::string::npos)
+      << run.log.tasks[0].execs[0].injection_error;
 }
 
 TEST(Supervisor, AMissingProgramIsAnErrorNamingIt) {

@@ -84,6 +84,17 @@ Result<std::vector<TraceeString>> TraceeMemoryReader::ReadStringArray(uint64_t a
   return Error{"pointer array in the tracee longer than " + std::to_string(max_entries) + " entries"};
 }
 
+void TraceeMemoryReader::ReadAhead(uint64_t address, size_t pages) {
+  const uint64_t first = address & ~(kPageSize - 1);
+  std::vector<Page> buffer(pages);
+  iovec local{buffer.data(), pages * kPageSize};
+  iovec remote{reinterpret_cast<void*>(first), pages * kPageSize};
+  // A read stops at the first unmapped page: the pages before it are whole.
+  const ssize_t got = process_vm_readv(tid_, &local, 1, &remote, 1, 0);
+  for (size_t page = 0; got > 0 && page < size_t(got) / kPageSize; ++page)
+    pages_.emplace(first + page * kPageSize, buffer[page]);
+}
+
 Result<uint64_t> TraceeMemoryReader::ReadWord(uint64_t address) {
   uint64_t word = 0;
   if (!Read(address, &word, sizeof(word))) return Error{"unreadable memory in the tracee"};

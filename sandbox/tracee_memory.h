@@ -35,6 +35,10 @@ class TraceeMemoryReader {
   /// The 64-bit word at `address`.
   Result<uint64_t> ReadWord(uint64_t address);
 
+  /// Reads the `pages` pages from the one holding `address` in one system call, as far as
+  /// they are mapped, for memory known to be read together (a new program's initial stack).
+  void ReadAhead(uint64_t address, size_t pages);
+
  private:
   static constexpr uint64_t kPageSize = 4096;
   using Page = std::array<char, kPageSize>;

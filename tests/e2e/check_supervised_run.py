@@ -73,6 +73,43 @@ class SupervisedRun(unittest.TestCase):
         self.assertFalse(child_execs[0]["instrumented"])
         self.assertEqual(sorted(child_execs[0]["injected"]), ["PYCOV_RUN_DIR", "PYTHONPATH"])
 
+    def test_scrubbed_children_started_through_scripts_and_env_are_measured(self):
+        # The supervisor decides at the exec event, by the executable the kernel runs: a #!
+        # script is its interpreter; `#!/usr/bin/env python3` and `env -i` are env, then
+        # python3 at env's own exec, which gets the variables back.
+        self.write("direct_child.py", "#!" + PYTHON + "\nvalue = 1\n")
+        self.write("env_child.py", "#!/usr/bin/env python3\nvalue = 2\n")
+        self.write("env_i_child.py", "value = 3\n")
+        for name in ("direct_child.py", "env_child.py"):
+            os.chmod(os.path.join(self.dir, name), 0o755)
+        # env finds python3 on PATH: Debian's interpreter's directory comes first.
+        path = os.path.dirname(PYTHON) + ":/usr/bin:/bin"
+        self.write("parent.py", f"""\
+import subprocess
+subprocess.run(['./direct_child.py'], env={{'PATH': {path!r}}}, check=True)
+subprocess.run(['./env_child.py'], env={{'PATH': {path!r}}}, check=True)
+subprocess.run(['env', '-i', 'PATH={path}', 'python3', 'env_i_child.py'], check=True)
+""")
+        result = self.pycov("run", "--python", PYTHON, "--observation-log", "observed.jsonl", "parent.py")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        lines = measured_lines(self.dir)
+        self.assertEqual(lines.get("direct_child.py"), {2})
+        self.assertEqual(lines.get("env_child.py"), {2})
+        self.assertEqual(lines.get("env_i_child.py"), {1})
+        execs = [e for e in self.read_log("observed.jsonl") if e["event"] == "exec"]
+        injected = [e for e in execs if e.get("injected")]
+        self.assertEqual(len(injected), 3, execs)
+        for e in injected:
+            self.assertEqual(e["program_kind"], "python")
+            self.assertEqual(sorted(e["injected"]), ["PYCOV_RUN_DIR", "PYTHONPATH"])
+        # The script's exec is logged with the path it was started by and its interpreter's argv.
+        direct = [e for e in execs if e["path"] == "./direct_child.py"]
+        self.assertEqual(len(direct), 1, execs)
+        self.assertEqual(direct[0]["argv"], [PYTHON, "./direct_child.py"])
+        env_execs = [e for e in execs if os.path.basename(e["exe"]) == "env"]
+        self.assertEqual(len(env_execs), 2, execs)
+        self.assertTrue(all(e["program_kind"] == "" for e in env_execs), env_execs)
+
     def test_without_the_supervisor_that_child_is_lost(self):
         # The same program with --sandbox off: what the supervisor adds.
         self.write("parent.py", SCRUBBED_PARENT)

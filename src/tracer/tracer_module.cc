@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -134,7 +135,7 @@ struct ProcessTracer {
   PyObject* original_start_new_thread = nullptr;
   PyObject* original_os_exit = nullptr;
   PyObject* original_setprofile = nullptr;
-  int events_fd = -1;                       // Python-level observations, one JSON object per line
+  std::string events_path;                  // Python-level observations, one JSON object per line
   std::unordered_map<std::string, bool> modules_seen;
   PyObject* greenlet_getcurrent = nullptr;  // greenlet.getcurrent, once greenlet is imported
   unsigned long main_thread = 0;            // PyThread_get_thread_ident() of the main thread
@@ -219,7 +220,7 @@ FileSlot* SlotForFilename(PyObject* co_filename) {
     return it->second;
   FileSlot* slot = &g_not_measured;
   // "<string>", "<frozen ...>", "<stdin>": code with no file of its own.
-  if (!filename.empty() && filename[0] == '<' && g->events_fd >= 0) NoteCodeWithoutSource(filename);
+  if (!filename.empty() && filename[0] == '<' && !g->events_path.empty()) NoteCodeWithoutSource(filename);
   if (!filename.empty() && filename[0] != '<') {
     std::string path = RealPath(filename);
     if (auto it = g->slots_by_path.find(path); it != g->slots_by_path.end()) {
@@ -868,16 +869,26 @@ void AppendCallSite(std::string& out, PyFrameObject* start) {
 
 // Writes one observation: {"event":..., "pid":..., "t":..., <fields>, "site":..., "stack":...}.
 void RecordEvent(const char* event, const std::string& fields, PyFrameObject* where) {
-  if (g == nullptr || g->events_fd < 0) return;
+  if (g == nullptr || g->events_path.empty()) return;
   std::string line = "{\"event\":";
   AppendJsonString(line, event, -1);
   line += ",\"pid\":" + std::to_string(getpid()) + ",\"t\":" + std::to_string(NowUnixNs());
   if (!fields.empty()) line += "," + fields;
   AppendCallSite(line, where);
   line += "}\n";
-  // O_APPEND and one write: lines of several processes (forked children share the file) never mix.
-  ssize_t written = write(g->events_fd, line.data(), line.size());
-  (void)written;
+  // Opened for each observation (they are few: process starts, a few imports, trace
+  // functions) so that no descriptor of pycov's stays open in the program, which sees the
+  // descriptors it would see unmeasured (CPython's test_subprocess checks that a child has
+  // exactly those it was passed). O_APPEND and one write: lines of several processes
+  // (forked children write to their parent's file) never mix. The program's errno stays.
+  const int saved_errno = errno;
+  int fd = open(g->events_path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd >= 0) {
+    ssize_t written = write(fd, line.data(), line.size());
+    (void)written;
+    close(fd);
+  }
+  errno = saved_errno;
 }
 
 std::string NameOfCallable(PyObject* callable) {
@@ -918,7 +929,7 @@ bool IsWatchedModule(const char* name) {
 }
 
 int AuditHook(const char* event, PyObject* args, void*) {
-  if (g == nullptr || !g->started || g->events_fd < 0) return 0;
+  if (g == nullptr || !g->started || g->events_path.empty()) return 0;
   // Most audit events are not ours: decide on the name's first characters.
   if (event[0] != 'o' && event[0] != 's' && event[0] != 'i') return 0;
   const bool exec = std::strcmp(event, "os.exec") == 0, fork = std::strcmp(event, "os.fork") == 0,
@@ -999,7 +1010,10 @@ bool WrapOsExit() {
 void OpenEventsFile(const char* run_dir) {
   char path[PATH_MAX];
   std::snprintf(path, sizeof(path), "%s/%d-%lld.events", run_dir, int(getpid()), (long long)NowUnixNs());
-  g->events_fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) return;  // observations are lost, lines are not
+  close(fd);
+  g->events_path = path;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -97,6 +97,20 @@ class BadInput(CliTest):
         self.assertEqual((measured.returncode, measured.stdout, measured.stderr),
                          (plain.returncode, plain.stdout, plain.stderr))
 
+    def test_the_program_and_its_children_see_the_descriptors_they_would_unmeasured(self):
+        # pycov keeps no file descriptor open in a measured process: the first file a program
+        # opens gets the number it would get unmeasured, and a child has exactly the
+        # descriptors it was passed (CPython's test_subprocess checks that).
+        self.write("fds.py", "import os, subprocess, sys\n"
+                             "print(sorted(os.listdir('/proc/self/fd')), os.open(os.devnull, os.O_RDONLY), flush=True)\n"
+                             "subprocess.run([sys.executable, '-c', "
+                             "'import os; print(sorted(os.listdir(\"/proc/self/fd\")))'], check=True)\n")
+        plain = self.python("fds.py")
+        self.assertEqual(plain.returncode, 0, plain.stderr)
+        for sandbox in ("observe", "off"):
+            measured = self.pycov("run", "--python", PYTHON, "--sandbox", sandbox, "fds.py")
+            self.assertEqual((measured.returncode, measured.stdout), (plain.returncode, plain.stdout), sandbox)
+
     def test_report_names_a_file_whose_source_is_gone(self):
         self.write("keep.py", "import gone\nprint('kept')\n")
         self.write("gone.py", "x = 1\n")

@@ -1112,7 +1112,8 @@ bool WrapSysTraceFunctions() {
 
 // _thread.start_new_thread is wrapped so that the thread it starts knows it came from there
 // (a thread created by C code enters Python without it). The started callable is wrapped in a
-// ThreadEntry, which looks like the callable to anything that prints it.
+// ThreadEntry, which looks like the callable to anything that prints it, and reports an
+// exception that ends the thread as _thread itself would, naming the program's callable.
 struct ThreadEntry {
   PyObject_HEAD
   PyObject* func;
@@ -1121,7 +1122,15 @@ PyTypeObject ThreadEntryType{};
 
 PyObject* ThreadEntryCall(PyObject* self, PyObject* args, PyObject* kwargs) {
   t_started_by_thread_module = true;
-  return PyObject_Call(reinterpret_cast<ThreadEntry*>(self)->func, args, kwargs);
+  PyObject* func = reinterpret_cast<ThreadEntry*>(self)->func;
+  PyObject* result = PyObject_Call(func, args, kwargs);
+  if (result != nullptr) return result;
+  // What _thread's thread_run does with an exception, done here with the program's callable:
+  // returning it would make _thread report this wrapper as the object (sys.unraisablehook's
+  // `object`), where the program expects its own function.
+  if (PyErr_ExceptionMatches(PyExc_SystemExit)) PyErr_Clear();
+  else _PyErr_WriteUnraisableMsg("in thread started by", func);
+  Py_RETURN_NONE;
 }
 PyObject* ThreadEntryRepr(PyObject* self) { return PyObject_Repr(reinterpret_cast<ThreadEntry*>(self)->func); }
 void ThreadEntryDealloc(PyObject* self) {

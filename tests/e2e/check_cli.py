@@ -111,6 +111,24 @@ class BadInput(CliTest):
             measured = self.pycov("run", "--python", PYTHON, "--sandbox", sandbox, "fds.py")
             self.assertEqual((measured.returncode, measured.stdout), (plain.returncode, plain.stdout), sandbox)
 
+    def test_a_raw_thread_that_raises_is_reported_with_its_own_function(self):
+        # sys.unraisablehook gets the function given to _thread.start_new_thread, as unmeasured
+        # (CPython's test_thread checks that), and SystemExit ends such a thread silently.
+        self.write("raw.py", "import _thread, sys, time\n"
+                             "seen = []\n"
+                             "sys.unraisablehook = lambda u: seen.append((u.object is task, u.err_msg, str(u.exc_value)))\n"
+                             "def task(kind):\n"
+                             "    raise kind('ended')\n"
+                             "for kind in (ValueError, SystemExit):\n"
+                             "    _thread.start_new_thread(task, (kind,))\n"
+                             "    time.sleep(0.2)\n"
+                             "print(seen)\n")
+        plain = self.python("raw.py")
+        self.assertEqual(plain.returncode, 0, plain.stderr)
+        self.assertIn("(True, 'Exception ignored in thread started by', 'ended')", plain.stdout)
+        measured = self.pycov("run", "--python", PYTHON, "raw.py")
+        self.assertEqual((measured.returncode, measured.stdout), (plain.returncode, plain.stdout))
+
     def test_report_names_a_file_whose_source_is_gone(self):
         self.write("keep.py", "import gone\nprint('kept')\n")
         self.write("gone.py", "x = 1\n")

@@ -239,7 +239,8 @@ FileSlot* SlotForFilename(PyObject* co_filename) {
 
 // CPython's layout of a code object's extras (_PyCodeObjectExtra in Objects/codeobject.c).
 // Reading it directly saves two calls into libpython on every frame; VerifyCodeExtraLayout
-// checks it once at start, and without that check passing the API is used.
+// checks it once at start, and without that check passing the API is used (for reading, and
+// for making a code object's first extras, SetCodeExtra).
 struct CodeExtraLayout {
   Py_ssize_t size;
   void* extras[1];
@@ -280,10 +281,33 @@ void VerifyCodeExtraLayout() {
   g_code_extra_layout_verified = same;
 }
 
+// Sets one of pycov's extras. A code object without extras gets an array just large enough for
+// pycov's slots: _PyCode_SetExtra would size it for every index requested so far, and CPython
+// calls each index's free function on every code object whose array covers it, with NULL
+// where nothing was set. A program's own free function would then run for every code object
+// pycov touched, at the interpreter's exit too (CPython's test_code registers one written in
+// Python, through ctypes, which crashes when called that late). The array is CPython's, freed
+// by it, and grown by _PyCode_SetExtra when the program sets its own extra.
+bool SetCodeExtra(PyCodeObject* code, Py_ssize_t index, void* value) {
+  if (g_code_extra_layout_verified && code->co_extra == nullptr) {
+    const Py_ssize_t size = std::max(g->code_extra_index, g->code_state_index) + 1;
+    auto* extra = static_cast<CodeExtraLayout*>(PyMem_Malloc(sizeof(CodeExtraLayout) + (size - 1) * sizeof(void*)));
+    if (extra == nullptr) return false;
+    extra->size = size;
+    for (Py_ssize_t i = 0; i < size; ++i) extra->extras[i] = nullptr;
+    extra->extras[index] = value;
+    code->co_extra = extra;
+    return true;
+  }
+  if (_PyCode_SetExtra(reinterpret_cast<PyObject*>(code), index, value) == 0) return true;
+  PyErr_Clear();
+  return false;
+}
+
 FileSlot* SlotForCode(PyCodeObject* code) {
   if (void* extra = CodeExtra(code, g->code_extra_index); extra != nullptr) return static_cast<FileSlot*>(extra);
   FileSlot* slot = SlotForFilename(code->co_filename);
-  if (_PyCode_SetExtra(reinterpret_cast<PyObject*>(code), g->code_extra_index, slot) != 0) PyErr_Clear();
+  SetCodeExtra(code, g->code_extra_index, slot);
   return slot;
 }
 
@@ -343,8 +367,7 @@ CodeState* CodeStateFor(PyCodeObject* code, FileSlot* slot) {
   auto* state = new CodeState{slot, LinesOfCode(code), 0, 0, {}, code, CodeState::Arcs::kNotWorkedOut, {}};
   state->fork_generation = g_fork_generation;
   for (auto& at : state->checked_at) at = UINT64_MAX;
-  if (_PyCode_SetExtra(reinterpret_cast<PyObject*>(code), g->code_state_index, state) != 0) {
-    PyErr_Clear();
+  if (!SetCodeExtra(code, g->code_state_index, state)) {
     delete state;
     return nullptr;
   }

@@ -129,6 +129,29 @@ class BadInput(CliTest):
         measured = self.pycov("run", "--python", PYTHON, "raw.py")
         self.assertEqual((measured.returncode, measured.stdout), (plain.returncode, plain.stdout))
 
+    def test_a_programs_code_extra_free_function_runs_only_for_its_own_extras(self):
+        # CPython calls a code-object extra's free function on every code object whose extras
+        # array covers its index, NULL or not. pycov's extras must not make the program's free
+        # function run for code objects it never touched (CPython's test_code crashed at exit).
+        self.write("extra.py", "import ctypes, gc\n"
+                               "freefunc = ctypes.CFUNCTYPE(None, ctypes.c_void_p)\n"
+                               "calls = []\n"
+                               "FREE = freefunc(lambda pointer: calls.append(pointer))\n"
+                               "request = ctypes.pythonapi._PyEval_RequestCodeExtraIndex\n"
+                               "request.argtypes, request.restype = (freefunc,), ctypes.c_ssize_t\n"
+                               "request(FREE)\n"
+                               "for i in range(20):\n"
+                               "    namespace = {}\n"
+                               "    exec(compile(f'def f():\\n    return {i}\\n', 'extra.py', 'exec'), namespace)\n"
+                               "    namespace['f']()\n"
+                               "    del namespace\n"
+                               "gc.collect()\n"
+                               "print(len(calls))\n")
+        plain = self.python("extra.py")
+        self.assertEqual((plain.returncode, plain.stdout), (0, "0\n"), plain.stderr)
+        measured = self.pycov("run", "--python", PYTHON, "extra.py")
+        self.assertEqual((measured.returncode, measured.stdout), (plain.returncode, plain.stdout), measured.stderr)
+
     def test_report_names_a_file_whose_source_is_gone(self):
         self.write("keep.py", "import gone\nprint('kept')\n")
         self.write("gone.py", "x = 1\n")

@@ -1053,7 +1053,18 @@ void AfterForkInChild() {
 // ---------------------------------------------------------------------------------------
 // The module's Python interface
 
+// Set while pycov's sys.settrace wrapper releases the program's previous trace function.
+// CPython's sys.settrace refuses to run while it releases one (its __del__ may call it), and
+// pycov releases the program's function itself (CPython releases only pycov's): the wrapper
+// refuses the same way, with CPython's message. One flag for all threads, as CPython's is.
+bool g_releasing_trace_function = false;
+
 PyObject* SetTrace(PyObject*, PyObject* func) {
+  if (g_releasing_trace_function) {
+    PyErr_SetString(PyExc_RuntimeError,
+                    "Cannot install a trace function while another trace function is being installed");
+    return nullptr;
+  }
   {
     PyFrameObject* caller = PyEval_GetFrame();
     PyThreadState* tstate = PyThreadState_Get();
@@ -1071,7 +1082,9 @@ PyObject* SetTrace(PyObject*, PyObject* func) {
   if (result == nullptr) return nullptr;
   Py_DECREF(result);
   PyThreadState* tstate = PyThreadState_Get();
+  g_releasing_trace_function = true;
   Adopt(tstate);
+  g_releasing_trace_function = false;
   if (func != Py_None) {
     // Frames whose line events pycov switched off must deliver them to the program's
     // function again (a debugger sets f_trace on frames already running).

@@ -152,6 +152,30 @@ class BadInput(CliTest):
         measured = self.pycov("run", "--python", PYTHON, "extra.py")
         self.assertEqual((measured.returncode, measured.stdout), (plain.returncode, plain.stdout), measured.stderr)
 
+    def test_settrace_from_the_del_of_the_replaced_trace_function_fails_as_unmeasured(self):
+        # CPython's sys.settrace refuses a nested call while it releases the previous trace
+        # function (CPython's test_sys_settrace checks it); pycov, which keeps the program's
+        # function chained, must refuse it too, and keep the function the outer call set.
+        self.write("reentrant.py", "import sys\n"
+                                   "def foo(*args): pass\n"
+                                   "def bar(*args): pass\n"
+                                   "class A:\n"
+                                   "    def __call__(self, *args): pass\n"
+                                   "    def __del__(self):\n"
+                                   "        try:\n"
+                                   "            sys.settrace(bar)\n"
+                                   "        except RuntimeError as e:\n"
+                                   "            print('refused:', e)\n"
+                                   "sys.settrace(A())\n"
+                                   "sys.settrace(foo)\n"
+                                   "print(sys.gettrace() is foo)\n"
+                                   "sys.settrace(None)\n")
+        plain = self.python("reentrant.py")
+        self.assertEqual(plain.returncode, 0, plain.stderr)
+        self.assertIn("refused: Cannot install a trace function", plain.stdout)
+        measured = self.pycov("run", "--python", PYTHON, "reentrant.py")
+        self.assertEqual((measured.returncode, measured.stdout), (plain.returncode, plain.stdout), measured.stderr)
+
     def test_report_names_a_file_whose_source_is_gone(self):
         self.write("keep.py", "import gone\nprint('kept')\n")
         self.write("gone.py", "x = 1\n")

@@ -748,6 +748,11 @@ inline void ResumeIfPausedIn(PyThreadState* tstate, _PyInterpreterFrame* frame) 
 
 // The hook's general case: tracing paused, a thread to adopt, a frame to trace, a program with
 // trace or profile functions of its own.
+// "<string>", "<frozen ...>", "<stdin>": code compiled from text rather than read from a file.
+bool HasNoFileOfItsOwn(PyCodeObject* code) {
+  return PyUnicode_GET_LENGTH(code->co_filename) > 0 && PyUnicode_READ_CHAR(code->co_filename, 0) == '<';
+}
+
 [[gnu::noinline]] PyObject* EvalFrameGeneral(PyThreadState* tstate, _PyInterpreterFrame* frame, int throwflag) {
   // A frame called from a paused one: tracing resumes for it (if it needs it) and is paused
   // again when it returns.
@@ -769,6 +774,21 @@ inline void ResumeIfPausedIn(PyThreadState* tstate, _PyInterpreterFrame* frame) 
   const Py_tracefunc trace_before = tstate->c_tracefunc, profile_before = tstate->c_profilefunc;
   const Py_tracefunc chained_before =
       trace_before == Trace ? reinterpret_cast<ThreadTracer*>(tstate->c_traceobj)->chained_func : nullptr;
+  // Code seen for the first time has its file looked up now, so that code of a file that is
+  // not measured never runs traced, not even in its first frame. Traced, CPython's slow path
+  // allocates where the program would not (a bound method for each call of a method
+  // descriptor), which moves the garbage collector's runs into the middle of the program's
+  // calls (CPython's test_queue notices). A pending exception (one thrown into a generator)
+  // stays pending. Left to the first call event as before: code without a file ("<string>"),
+  // whose observation names the frame that runs it, and programs with greenlets, where a
+  // switch brings back the tracing state of the frames it left.
+  if (tstate->c_tracefunc == Trace && !g->greenlet_imported &&
+      CodeExtra(frame->f_code, g->code_extra_index) == nullptr && !HasNoFileOfItsOwn(frame->f_code)) {
+    PyObject *exc_type, *exc_value, *exc_tb;
+    PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
+    SlotForCode(frame->f_code);
+    PyErr_Restore(exc_type, exc_value, exc_tb);
+  }
   const bool untraced = NothingToRecord(tstate, frame->f_code);
   caller->use_tracing = untraced ? 0 : CPythonTracingState(tstate);
   _PyInterpreterFrame* outer_hooked = t_hooked_frame;

@@ -176,6 +176,35 @@ class BadInput(CliTest):
         measured = self.pycov("run", "--python", PYTHON, "reentrant.py")
         self.assertEqual((measured.returncode, measured.stdout), (plain.returncode, plain.stdout), measured.stderr)
 
+    def test_code_of_an_unmeasured_file_runs_untraced_from_its_first_frame(self):
+        # Traced, CPython allocates a bound method for each call of a method descriptor, which
+        # moves the garbage collector's runs into the middle of such calls. This loop (from
+        # CPython's test_queue) sees its queue's order broken if its first and only frame,
+        # in a file that is not measured, runs traced.
+        os.makedirs(os.path.join(self.dir, "lib"))
+        self.write("lib/reentrant_queue.py", "import itertools\n"
+                                             "from queue import SimpleQueue\n"
+                                             "def run():\n"
+                                             "    q, gen, results = SimpleQueue(), itertools.count(), []\n"
+                                             "    class Circular:\n"
+                                             "        def __init__(self):\n"
+                                             "            self.circular = self\n"
+                                             "        def __del__(self):\n"
+                                             "            q.put(next(gen))\n"
+                                             "    while True:\n"
+                                             "        o = Circular()\n"
+                                             "        q.put(next(gen))\n"
+                                             "        del o\n"
+                                             "        results.append(q.get())\n"
+                                             "        if results[-1] >= 10000:\n"
+                                             "            break\n"
+                                             "    return results == list(range(10001))\n")
+        self.write("main.py", "from lib import reentrant_queue\nprint(reentrant_queue.run())\n")
+        plain = self.python("main.py")
+        self.assertEqual(plain.stdout, "True\n", plain.stderr)
+        measured = self.pycov("run", "--python", PYTHON, "--omit", "*/lib/*", "main.py")
+        self.assertEqual((measured.returncode, measured.stdout), (0, plain.stdout), measured.stderr)
+
     def test_report_names_a_file_whose_source_is_gone(self):
         self.write("keep.py", "import gone\nprint('kept')\n")
         self.write("gone.py", "x = 1\n")

@@ -31,6 +31,16 @@ class CliTest(unittest.TestCase):
     def python(self, *args):
         return subprocess.run([PYTHON, *args], cwd=self.dir, capture_output=True, text=True, timeout=60)
 
+    def assert_measured_run_matches_plain(self, script, *pycov_args, plain_shows=None):
+        """`script` run unmeasured succeeds (printing `plain_shows`, if given) and under
+        `pycov run` gives the same exit status and standard output."""
+        plain = self.python(script)
+        self.assertEqual(plain.returncode, 0, plain.stderr)
+        if plain_shows is not None:
+            self.assertIn(plain_shows, plain.stdout)
+        measured = self.pycov("run", "--python", PYTHON, *pycov_args, script)
+        self.assertEqual((measured.returncode, measured.stdout), (plain.returncode, plain.stdout), measured.stderr)
+
     def assert_one_line_error(self, result, *names):
         self.assertEqual(result.returncode, USAGE, result.stderr)
         lines = result.stderr.strip().splitlines()
@@ -105,11 +115,9 @@ class BadInput(CliTest):
                              "print(sorted(os.listdir('/proc/self/fd')), os.open(os.devnull, os.O_RDONLY), flush=True)\n"
                              "subprocess.run([sys.executable, '-c', "
                              "'import os; print(sorted(os.listdir(\"/proc/self/fd\")))'], check=True)\n")
-        plain = self.python("fds.py")
-        self.assertEqual(plain.returncode, 0, plain.stderr)
         for sandbox in ("observe", "off"):
-            measured = self.pycov("run", "--python", PYTHON, "--sandbox", sandbox, "fds.py")
-            self.assertEqual((measured.returncode, measured.stdout), (plain.returncode, plain.stdout), sandbox)
+            with self.subTest(sandbox=sandbox):
+                self.assert_measured_run_matches_plain("fds.py", "--sandbox", sandbox)
 
     def test_a_raw_thread_that_raises_is_reported_with_its_own_function(self):
         # sys.unraisablehook gets the function given to _thread.start_new_thread, as unmeasured
@@ -123,11 +131,8 @@ class BadInput(CliTest):
                              "    _thread.start_new_thread(task, (kind,))\n"
                              "    time.sleep(0.2)\n"
                              "print(seen)\n")
-        plain = self.python("raw.py")
-        self.assertEqual(plain.returncode, 0, plain.stderr)
-        self.assertIn("(True, 'Exception ignored in thread started by', 'ended')", plain.stdout)
-        measured = self.pycov("run", "--python", PYTHON, "raw.py")
-        self.assertEqual((measured.returncode, measured.stdout), (plain.returncode, plain.stdout))
+        self.assert_measured_run_matches_plain(
+            "raw.py", plain_shows="(True, 'Exception ignored in thread started by', 'ended')")
 
     def test_a_programs_code_extra_free_function_runs_only_for_its_own_extras(self):
         # CPython calls a code-object extra's free function on every code object whose extras
@@ -146,11 +151,8 @@ class BadInput(CliTest):
                                "    namespace['f']()\n"
                                "    del namespace\n"
                                "gc.collect()\n"
-                               "print(len(calls))\n")
-        plain = self.python("extra.py")
-        self.assertEqual((plain.returncode, plain.stdout), (0, "0\n"), plain.stderr)
-        measured = self.pycov("run", "--python", PYTHON, "extra.py")
-        self.assertEqual((measured.returncode, measured.stdout), (plain.returncode, plain.stdout), measured.stderr)
+                               "print(f'free function called {len(calls)} times')\n")
+        self.assert_measured_run_matches_plain("extra.py", plain_shows="called 0 times")
 
     def test_settrace_from_the_del_of_the_replaced_trace_function_fails_as_unmeasured(self):
         # CPython's sys.settrace refuses a nested call while it releases the previous trace
@@ -170,11 +172,7 @@ class BadInput(CliTest):
                                    "sys.settrace(foo)\n"
                                    "print(sys.gettrace() is foo)\n"
                                    "sys.settrace(None)\n")
-        plain = self.python("reentrant.py")
-        self.assertEqual(plain.returncode, 0, plain.stderr)
-        self.assertIn("refused: Cannot install a trace function", plain.stdout)
-        measured = self.pycov("run", "--python", PYTHON, "reentrant.py")
-        self.assertEqual((measured.returncode, measured.stdout), (plain.returncode, plain.stdout), measured.stderr)
+        self.assert_measured_run_matches_plain("reentrant.py", plain_shows="refused: Cannot install a trace function")
 
     def test_code_of_an_unmeasured_file_runs_untraced_from_its_first_frame(self):
         # Traced, CPython allocates a bound method for each call of a method descriptor, which
@@ -200,10 +198,7 @@ class BadInput(CliTest):
                                              "            break\n"
                                              "    return results == list(range(10001))\n")
         self.write("main.py", "from lib import reentrant_queue\nprint(reentrant_queue.run())\n")
-        plain = self.python("main.py")
-        self.assertEqual(plain.stdout, "True\n", plain.stderr)
-        measured = self.pycov("run", "--python", PYTHON, "--omit", "*/lib/*", "main.py")
-        self.assertEqual((measured.returncode, measured.stdout), (0, plain.stdout), measured.stderr)
+        self.assert_measured_run_matches_plain("main.py", "--omit", "*/lib/*", plain_shows="True")
 
     def test_report_names_a_file_whose_source_is_gone(self):
         self.write("keep.py", "import gone\nprint('kept')\n")

@@ -1127,9 +1127,14 @@ PyObject* SetProfile(PyObject*, PyObject* func) {
   return PyObject_CallOneArg(g->original_setprofile, func);
 }
 
+// pycov's object stands in the thread state while pycov traces the thread, and also while it
+// has paused the thread's tracing (no trace function, its object kept): either way the program
+// sees its own function, or None, never pycov's (which, given back to sys.settrace, would be
+// called as a trace function).
 PyObject* GetTrace(PyObject*, PyObject*) {
   PyThreadState* tstate = PyThreadState_Get();
-  if (tstate->c_tracefunc != Trace) return PyObject_CallNoArgs(g->original_gettrace);
+  if (tstate->c_traceobj == nullptr || Py_TYPE(tstate->c_traceobj) != &ThreadTracerType)
+    return PyObject_CallNoArgs(g->original_gettrace);
   auto* tt = reinterpret_cast<ThreadTracer*>(tstate->c_traceobj);
   PyObject* result = tt->chained_obj != nullptr ? tt->chained_obj : Py_None;
   Py_INCREF(result);

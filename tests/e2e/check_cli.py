@@ -200,6 +200,19 @@ class BadInput(CliTest):
         self.write("main.py", "from lib import reentrant_queue\nprint(reentrant_queue.run())\n")
         self.assert_measured_run_matches_plain("main.py", "--omit", "*/lib/*", plain_shows="True")
 
+    def test_gettrace_gives_none_while_pycov_has_paused_tracing(self):
+        # The outer frame's code becomes complete while it runs (the inner call ran the other
+        # lines), so pycov pauses the thread's tracing until it returns; sys.gettrace() must
+        # still say None (regrtest hands what it got back to sys.settrace).
+        self.write("paused.py", "import sys\n"
+                                "def probe(inner):\n"
+                                "    if inner:\n"
+                                "        return None\n"
+                                "    probe(True)\n"
+                                "    return sys.gettrace()\n"
+                                "print(probe(False))\n")
+        self.assert_measured_run_matches_plain("paused.py", plain_shows="None")
+
     def test_report_names_a_file_whose_source_is_gone(self):
         self.write("keep.py", "import gone\nprint('kept')\n")
         self.write("gone.py", "x = 1\n")

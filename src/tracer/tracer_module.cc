@@ -85,7 +85,7 @@ struct FrameEntry {
 
 // What the frame hook needs to know about one code object of a measured file: its lines (and
 // with --branch its possible arcs), and whether each kind of thread has recorded them all in
-// this process. Lives for the whole process (co_extra).
+// this process. Lives in the code object's extras and dies with it (FreeCodeState).
 struct CodeState {
   FileSlot* slot;
   std::vector<int32_t> lines;        // every line an instruction of this code object carries
@@ -257,6 +257,12 @@ inline void* CodeExtra(PyCodeObject* code, Py_ssize_t index) {
   return value;
 }
 
+// A code object's CodeState goes with it: a program that compiles measured code again and
+// again (templates, exec of a file's source) would otherwise grow by one for each code object
+// (about 1 KiB with 50 lines). CPython calls this for every code object whose extras array
+// covers pycov's index, with NULL where pycov set nothing. Only code objects hold CodeStates.
+void FreeCodeState(void* state) { delete static_cast<CodeState*>(state); }
+
 void VerifyCodeExtraLayout() {
   PyObject* code = Py_CompileString("0", "<pycov layout check>", Py_eval_input);
   if (code == nullptr) {
@@ -264,16 +270,16 @@ void VerifyCodeExtraLayout() {
     return;
   }
   auto* typed = reinterpret_cast<PyCodeObject*>(code);
-  int first = 0, second = 0;
+  int first = 0;
+  auto* second = new CodeState{};  // FreeCodeState deletes it when it is cleared below
   bool same = _PyCode_SetExtra(code, g->code_extra_index, &first) == 0 &&
-              _PyCode_SetExtra(code, g->code_state_index, &second) == 0 && typed->co_extra != nullptr;
+              _PyCode_SetExtra(code, g->code_state_index, second) == 0 && typed->co_extra != nullptr;
   if (same) {
     const auto* extra = static_cast<const CodeExtraLayout*>(typed->co_extra);
     same = extra->size > std::max(g->code_extra_index, g->code_state_index) &&
-           extra->extras[g->code_extra_index] == &first && extra->extras[g->code_state_index] == &second;
+           extra->extras[g->code_extra_index] == &first && extra->extras[g->code_state_index] == second;
   }
   PyErr_Clear();
-  // No free function is registered for either index; clear them all the same.
   _PyCode_SetExtra(code, g->code_extra_index, nullptr);
   _PyCode_SetExtra(code, g->code_state_index, nullptr);
   PyErr_Clear();
@@ -1303,8 +1309,8 @@ PyObject* Start(PyObject*, PyObject* args) {
     }
   }
 
-  g->code_extra_index = _PyEval_RequestCodeExtraIndex(nullptr);
-  g->code_state_index = _PyEval_RequestCodeExtraIndex(nullptr);
+  g->code_extra_index = _PyEval_RequestCodeExtraIndex(nullptr);  // FileSlots live for the process
+  g->code_state_index = _PyEval_RequestCodeExtraIndex(FreeCodeState);
   if (g->code_extra_index < 0 || g->code_state_index < 0) {
     PyErr_SetString(PyExc_RuntimeError, "no code-object extra slot left");
     return nullptr;

@@ -382,8 +382,10 @@ uint64_t AuxiliaryValue(const InitialStack& stack, uint64_t type) {
 // Gives the new program, before its first instruction, a copy of its initial stack whose
 // environment has the variables of `set` (added, or replacing those of the same name). The
 // copy goes below the original, in the room the kernel maps below a new stack; the original
-// strings stay where they are and are pointed at. Returns the names of the variables set.
+// strings stay where they are and are pointed at. `regs` are the program's registers at the
+// exec event. Returns the names of the variables set.
 Result<std::vector<std::string>> RewriteInitialEnvironment(pid_t pid, const InitialStack& stack,
+                                                           user_regs_struct regs,
                                                            const std::vector<std::string>& set) {
   auto name_of = [](const std::string& variable) { return variable.substr(0, variable.find('=')); };
   std::set<std::string> replaced;
@@ -413,9 +415,6 @@ Result<std::vector<std::string>> RewriteInitialEnvironment(pid_t pid, const Init
   }
   std::memcpy(block.data(), words.data(), word_bytes);
   if (auto written = WriteTraceeMemory(pid, *start, block.data(), block.size()); !written) return written.error();
-  user_regs_struct regs{};
-  if (ptrace(PTRACE_GETREGS, pid, nullptr, &regs) != 0)
-    return Error{std::string("cannot read the tracee's registers: ") + std::strerror(errno)};
   regs.rsp = *start;
   if (ptrace(PTRACE_SETREGS, pid, nullptr, &regs) != 0)
     return Error{std::string("cannot set the tracee's registers: ") + std::strerror(errno)};
@@ -815,7 +814,7 @@ void Monitor::HandleExecEvent(pid_t pid) {
       record.program_kind = verdict.program_kind;
       record.instrumented = verdict.instrumented;
       if (!verdict.set_environment.empty()) {
-        auto injected = RewriteInitialEnvironment(pid, *stack, verdict.set_environment);
+        auto injected = RewriteInitialEnvironment(pid, *stack, regs, verdict.set_environment);
         if (injected) record.injected = std::move(*injected);
         else record.injection_error = injected.error().message;
       }

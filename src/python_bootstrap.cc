@@ -17,17 +17,6 @@ const std::string* Find(const std::vector<std::string>& environment, const std::
   return nullptr;
 }
 
-// python, python3, python3.11, python3.11d, python3.11-dbg: the names interpreters go by.
-InterpreterKind ClassifyInterpreterName(const std::string& path) {
-  static const std::regex kPython(R"(python(\d+(\.\d+)?)?[a-z]*(-dbg)?)");
-  std::string base = path.substr(path.rfind('/') + 1);
-  if (!std::regex_match(base, kPython)) return InterpreterKind::kNotPython;
-  char real[PATH_MAX];
-  std::string resolved = realpath(path.c_str(), real) != nullptr ? real : path;
-  std::string real_base = resolved.substr(resolved.rfind('/') + 1);
-  return real_base.rfind("python3.11", 0) == 0 ? InterpreterKind::kMeasurablePython : InterpreterKind::kOtherPython;
-}
-
 }  // namespace
 
 std::vector<std::string> MissingBootstrapVariables(const std::vector<std::string>& environment,
@@ -58,7 +47,14 @@ std::vector<std::string> WithBootstrap(std::vector<std::string> environment, con
 }
 
 InterpreterKind ClassifyExecutable(const std::string& executable) {
-  return ClassifyInterpreterName(executable);
+  // python, python3, python3.11, python3.11d, python3.11-dbg: the names interpreters go by.
+  static const std::regex kPython(R"(python(\d+(\.\d+)?)?[a-z]*(-dbg)?)");
+  std::string base = executable.substr(executable.rfind('/') + 1);
+  if (!std::regex_match(base, kPython)) return InterpreterKind::kNotPython;
+  char real[PATH_MAX];
+  std::string resolved = realpath(executable.c_str(), real) != nullptr ? real : executable;
+  std::string real_base = resolved.substr(resolved.rfind('/') + 1);
+  return real_base.rfind("python3.11", 0) == 0 ? InterpreterKind::kMeasurablePython : InterpreterKind::kOtherPython;
 }
 
 InterpreterKind InterpreterClassifier::Classify(const std::string& executable) {

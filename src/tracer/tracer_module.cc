@@ -157,6 +157,20 @@ thread_local bool t_in_settrace_wrapper = false;
 
 ProcessTracer* g = nullptr;  // never freed: trace calls can come during interpreter teardown
 
+// Keeps the thread's pending exception (one being thrown into a generator, or the one an audit
+// event or a trace event comes with) aside while pycov calls into Python, and puts it back,
+// replacing anything pycov's own calls left.
+class KeepPendingException {
+ public:
+  KeepPendingException() { PyErr_Fetch(&type_, &value_, &traceback_); }
+  ~KeepPendingException() { PyErr_Restore(type_, value_, traceback_); }
+  KeepPendingException(const KeepPendingException&) = delete;
+  KeepPendingException& operator=(const KeepPendingException&) = delete;
+
+ private:
+  PyObject *type_ = nullptr, *value_ = nullptr, *traceback_ = nullptr;
+};
+
 int Trace(PyObject* obj, PyFrameObject* frame, int what, PyObject* arg);
 PyTypeObject ThreadTracerType{};
 const char kThreadDictKey[] = "pycov.thread_tracer";
@@ -395,14 +409,11 @@ inline bool Complete(CodeState* state, uint32_t kind) {
 // --branch: whether every arc the code's frames can record is in this process's arc set.
 bool AllArcsRecorded(CodeState* state) {
   if (state->arcs_known == CodeState::Arcs::kNotWorkedOut) {
-    // May run in the frame hook, with an exception being thrown into a generator pending.
-    PyObject *exc_type, *exc_value, *exc_tb;
-    PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
     std::optional<std::vector<Arc>> arcs;
     if (g->inline_caches_known) {
+      KeepPendingException pending;  // may run in the frame hook, with an exception being thrown in
       if (auto bytecode = pycov::tracer::ReadBytecode(state->code)) arcs = pycov::tracer::PossibleArcs(*bytecode, g->inline_caches);
     }
-    PyErr_Restore(exc_type, exc_value, exc_tb);
     state->arcs_known = arcs ? CodeState::Arcs::kKnown : CodeState::Arcs::kNotUnderstood;
     if (arcs) state->arcs = std::move(*arcs);
   }
@@ -495,11 +506,8 @@ bool InNonMainGreenlet() {
 
 uint32_t KindHere(ThreadTracer* tt) {
   if (g->greenlet_getcurrent == nullptr && tt->stack->empty()) return tt->kind;
-  PyObject *exc_type, *exc_value, *exc_tb;
-  PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
-  bool greenlet = InNonMainGreenlet();
-  PyErr_Restore(exc_type, exc_value, exc_tb);
-  return greenlet ? uint32_t(ThreadKind::kGreenlet) : tt->kind;
+  KeepPendingException pending;
+  return InNonMainGreenlet() ? uint32_t(ThreadKind::kGreenlet) : tt->kind;
 }
 
 // A called frame runs in its caller's kind of thread; only when the caller is not the frame
@@ -519,10 +527,8 @@ void OnCall(ThreadTracer* tt, PyFrameObject* frame) {
     last_line = IsRealCall(frame, code) ? -code->co_firstlineno : PyFrame_GetLineNumber(frame);
   tt->stack->push_back({frame, slot, last_line, KindOfNewFrame(tt, frame)});
   if (slot->measured) {
-    PyObject *exc_type, *exc_value, *exc_tb;
-    PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
+    KeepPendingException pending;
     CodeStateFor(code, slot);
-    PyErr_Restore(exc_type, exc_value, exc_tb);
   }
   // Unmeasured code (the standard library, installed packages) then costs no line events,
   // unless the program has its own trace function, which must see every event.
@@ -592,8 +598,7 @@ ThreadTracer* ThreadTracerForThisThread(_PyInterpreterFrame* first_frame);
 // thread never seen before (with the first frame it runs), after sys.settrace(), and when C
 // code replaced the trace function.
 void Adopt(PyThreadState* tstate, _PyInterpreterFrame* first_frame = nullptr) {
-  PyObject *exc_type, *exc_value, *exc_tb;
-  PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
+  KeepPendingException pending;
   ThreadTracer* tt = ThreadTracerForThisThread(first_frame);
   if (tt != nullptr) tt->paused_in = nullptr;  // whoever traces the thread now, it is not paused
   // --timid: while the program has a trace function of its own, it has the thread to itself,
@@ -619,7 +624,6 @@ void Adopt(PyThreadState* tstate, _PyInterpreterFrame* first_frame = nullptr) {
     tstate->cframe->use_tracing = tstate->tracing == 0 ? 255 : 0;
     Py_XDECREF(old);
   }
-  PyErr_Restore(exc_type, exc_value, exc_tb);
 }
 
 bool IsThreadingBootstrap(PyCodeObject* code) {
@@ -718,13 +722,17 @@ inline uint8_t CPythonTracingState(PyThreadState* tstate) {
   return tstate->tracing == 0 && (tstate->c_tracefunc != nullptr || tstate->c_profilefunc != nullptr) ? 255 : 0;
 }
 
+// pycov's object in the thread state: while pycov traces the thread, and also while it has
+// paused the thread's tracing (no trace function, its object kept). Otherwise nullptr.
+inline ThreadTracer* TracerInThreadState(PyThreadState* tstate) {
+  PyObject* obj = tstate->c_traceobj;
+  return obj != nullptr && Py_TYPE(obj) == &ThreadTracerType ? reinterpret_cast<ThreadTracer*>(obj) : nullptr;
+}
+
 // The tracer of this thread when pycov has paused its tracing, or nullptr.
 inline ThreadTracer* PausedTracer(PyThreadState* tstate) {
-  if (tstate->c_tracefunc != nullptr || tstate->c_traceobj == nullptr ||
-      Py_TYPE(tstate->c_traceobj) != &ThreadTracerType)
-    return nullptr;
-  auto* tt = reinterpret_cast<ThreadTracer*>(tstate->c_traceobj);
-  return tt->paused_in != nullptr ? tt : nullptr;
+  ThreadTracer* tt = tstate->c_tracefunc == nullptr ? TracerInThreadState(tstate) : nullptr;
+  return tt != nullptr && tt->paused_in != nullptr ? tt : nullptr;
 }
 
 // --branch: an exception left a frame that ran untraced because its code was complete. Traced,
@@ -752,12 +760,13 @@ inline void ResumeIfPausedIn(PyThreadState* tstate, _PyInterpreterFrame* frame) 
   }
 }
 
-// The hook's general case: tracing paused, a thread to adopt, a frame to trace, a program with
-// trace or profile functions of its own.
 // "<string>", "<frozen ...>", "<stdin>": code compiled from text rather than read from a file.
 bool HasNoFileOfItsOwn(PyCodeObject* code) {
   return PyUnicode_GET_LENGTH(code->co_filename) > 0 && PyUnicode_READ_CHAR(code->co_filename, 0) == '<';
 }
+
+// The hook's general case: tracing paused, a thread to adopt, a frame to trace, a program with
+// trace or profile functions of its own.
 
 [[gnu::noinline]] PyObject* EvalFrameGeneral(PyThreadState* tstate, _PyInterpreterFrame* frame, int throwflag) {
   // A frame called from a paused one: tracing resumes for it (if it needs it) and is paused
@@ -790,10 +799,8 @@ bool HasNoFileOfItsOwn(PyCodeObject* code) {
   // switch brings back the tracing state of the frames it left.
   if (tstate->c_tracefunc == Trace && !g->greenlet_imported &&
       CodeExtra(frame->f_code, g->code_extra_index) == nullptr && !HasNoFileOfItsOwn(frame->f_code)) {
-    PyObject *exc_type, *exc_value, *exc_tb;
-    PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
+    KeepPendingException pending;
     SlotForCode(frame->f_code);
-    PyErr_Restore(exc_type, exc_value, exc_tb);
   }
   const bool untraced = NothingToRecord(tstate, frame->f_code);
   caller->use_tracing = untraced ? 0 : CPythonTracingState(tstate);
@@ -987,19 +994,14 @@ int AuditHook(const char* event, PyObject* args, void*) {
              settrace = std::strcmp(event, "sys.settrace") == 0, setprofile = std::strcmp(event, "sys.setprofile") == 0,
              import = std::strcmp(event, "import") == 0;
   if (!(exec || fork || forkpty || spawn || system || popen || settrace || setprofile || import)) return 0;
-  PyObject *exc_type, *exc_value, *exc_tb;
-  PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
+  KeepPendingException pending;
   PyFrameObject* frame = PyEval_GetFrame();  // borrowed: the caller of the audited function
   std::string fields;
   const char* name = event;
   if (import) {
     PyObject* module = PyTuple_Check(args) && PyTuple_GET_SIZE(args) > 0 ? PyTuple_GET_ITEM(args, 0) : nullptr;
     const char* module_name = module != nullptr && PyUnicode_Check(module) ? PyUnicode_AsUTF8(module) : nullptr;
-    if (module_name == nullptr || !IsWatchedModule(module_name) || g->modules_seen[module_name]) {
-      PyErr_Clear();
-      PyErr_Restore(exc_type, exc_value, exc_tb);
-      return 0;
-    }
+    if (module_name == nullptr || !IsWatchedModule(module_name) || g->modules_seen[module_name]) return 0;
     g->modules_seen[module_name] = true;
     if (std::strcmp(module_name, "multiprocessing") != 0) g->greenlet_imported = true;
     fields = "\"module\":";
@@ -1007,10 +1009,7 @@ int AuditHook(const char* event, PyObject* args, void*) {
   } else if (settrace || setprofile) {
     // The audit event carries no argument. sys.settrace/sys.setprofile calls are noted by
     // their wrappers, with the function; what is left is C code calling PyEval_SetTrace.
-    if (setprofile || t_in_settrace_wrapper) {
-      PyErr_Restore(exc_type, exc_value, exc_tb);
-      return 0;
-    }
+    if (setprofile || t_in_settrace_wrapper) return 0;
     fields = "\"function\":\"(a C function)\"";
   } else if (PyTuple_Check(args) && PyTuple_GET_SIZE(args) > 0) {
     PyObject* first = PyTuple_GET_ITEM(args, 0);
@@ -1023,8 +1022,6 @@ int AuditHook(const char* event, PyObject* args, void*) {
     }
   }
   RecordEvent(name, fields, frame);
-  PyErr_Clear();
-  PyErr_Restore(exc_type, exc_value, exc_tb);
   return 0;
 }
 
@@ -1133,15 +1130,12 @@ PyObject* SetProfile(PyObject*, PyObject* func) {
   return PyObject_CallOneArg(g->original_setprofile, func);
 }
 
-// pycov's object stands in the thread state while pycov traces the thread, and also while it
-// has paused the thread's tracing (no trace function, its object kept): either way the program
-// sees its own function, or None, never pycov's (which, given back to sys.settrace, would be
-// called as a trace function).
+// Where pycov's object is in the thread state (tracing or paused), the program sees its own
+// function, or None, never pycov's (which, given back to sys.settrace, would be called as a
+// trace function).
 PyObject* GetTrace(PyObject*, PyObject*) {
-  PyThreadState* tstate = PyThreadState_Get();
-  if (tstate->c_traceobj == nullptr || Py_TYPE(tstate->c_traceobj) != &ThreadTracerType)
-    return PyObject_CallNoArgs(g->original_gettrace);
-  auto* tt = reinterpret_cast<ThreadTracer*>(tstate->c_traceobj);
+  ThreadTracer* tt = TracerInThreadState(PyThreadState_Get());
+  if (tt == nullptr) return PyObject_CallNoArgs(g->original_gettrace);
   PyObject* result = tt->chained_obj != nullptr ? tt->chained_obj : Py_None;
   Py_INCREF(result);
   return result;

@@ -21,12 +21,15 @@ struct Instruction {
   uint32_t oparg;
 };
 
-// How a path arrives at an instruction: from which instruction, and the line of the last line
-// event (the `from` of the next arc).
+// How a path arrives at an instruction: from which instruction, the line of the last line
+// event (the `from` of the next arc), and whether the path went through an exception that
+// CPython reports to the trace function with the line of the last line event (from there on
+// the frame is traced, see possible_arcs.h).
 struct Arrival {
   uint32_t previous_real;
   uint32_t instruction;
   int32_t last_line;
+  bool after_exception_event;
 };
 
 constexpr size_t kMaxSteps = 2'000'000;  // a bound on the analysis, never reached by real code
@@ -65,7 +68,10 @@ bool IsUnconditionalJump(uint8_t opcode) {
   return opcode == JUMP_FORWARD || opcode == JUMP_BACKWARD || opcode == JUMP_BACKWARD_NO_INTERRUPT;
 }
 
-std::optional<std::vector<Instruction>> Decode(const std::vector<uint8_t>& code, const uint8_t (&inline_caches)[256]) {
+// An instruction's inline caches are the CACHE units after it: co_code has them as CACHE
+// (opcode 0), which is no instruction's opcode. That spares reading the count per opcode from
+// the `opcode` module, whose import would cost each measured process a millisecond.
+std::optional<std::vector<Instruction>> Decode(const std::vector<uint8_t>& code) {
   std::vector<Instruction> instructions;
   const uint32_t units = uint32_t(code.size() / 2);
   for (uint32_t at = 0; at < units;) {
@@ -76,9 +82,10 @@ std::optional<std::vector<Instruction>> Decode(const std::vector<uint8_t>& code,
       if (++at >= units) return std::nullopt;
     }
     const uint8_t opcode = code[2 * at];
+    if (opcode == CACHE) return std::nullopt;  // a cache with no instruction before it
     oparg |= code[2 * at + 1];
-    const uint32_t next = at + 1 + inline_caches[opcode];
-    if (next > units) return std::nullopt;
+    uint32_t next = at + 1;
+    while (next < units && code[2 * next] == CACHE) ++next;
     instructions.push_back({start, at, next, opcode, oparg});
     at = next;
   }
@@ -112,21 +119,6 @@ std::optional<std::vector<int32_t>> UnitLines(PyCodeObject* code) {
     return std::nullopt;
   }
   return unit_lines;
-}
-
-bool ReadInlineCaches(uint8_t (&inline_caches)[256]) {
-  PyObject* opcode_module = PyImport_ImportModule("opcode");
-  PyObject* entries = opcode_module != nullptr ? PyObject_GetAttrString(opcode_module, "_inline_cache_entries") : nullptr;
-  Py_XDECREF(opcode_module);
-  bool ok = entries != nullptr && PyList_Check(entries) && PyList_GET_SIZE(entries) == 256;
-  for (Py_ssize_t op = 0; ok && op < 256; ++op) {
-    const long count = PyLong_AsLong(PyList_GET_ITEM(entries, op));
-    ok = count >= 0 && count < 256 && !PyErr_Occurred();
-    if (ok) inline_caches[op] = uint8_t(count);
-  }
-  Py_XDECREF(entries);
-  PyErr_Clear();
-  return ok;
 }
 
 std::optional<Bytecode> ReadBytecode(PyCodeObject* code) {
@@ -173,10 +165,10 @@ std::optional<std::vector<ExceptionHandler>> ParseExceptionTable(const uint8_t* 
   return handlers;
 }
 
-std::optional<std::vector<Arc>> PossibleArcs(const Bytecode& bytecode, const uint8_t (&inline_caches)[256]) {
+std::optional<FrameArcs> PossibleArcs(const Bytecode& bytecode) {
   const uint32_t units = uint32_t(bytecode.code.size() / 2);
   if (bytecode.unit_lines.size() != units) return std::nullopt;
-  auto decoded = Decode(bytecode.code, inline_caches);
+  auto decoded = Decode(bytecode.code);
   if (!decoded) return std::nullopt;
   const std::vector<Instruction>& instructions = *decoded;
   std::vector<int32_t> instruction_at(units, -1);  // by start unit
@@ -184,9 +176,9 @@ std::optional<std::vector<Arc>> PossibleArcs(const Bytecode& bytecode, const uin
 
   const auto& lines = bytecode.unit_lines;
   const int32_t exit_line = -bytecode.first_line;
-  std::vector<Arc> arcs;
+  std::vector<Arc> arcs_before_exceptions, arcs_after_exceptions;
   std::vector<Arrival> pending;
-  std::unordered_set<uint64_t> seen;  // (instruction, last line) pairs already followed
+  std::unordered_set<uint64_t> seen;  // (instruction, last line, after an exception event) already followed
   bool understood = true;
 
   auto handler_for = [&](uint32_t real) -> const ExceptionHandler* {
@@ -194,18 +186,26 @@ std::optional<std::vector<Arc>> PossibleArcs(const Bytecode& bytecode, const uin
       if (real >= handler.start && real < handler.end) return &handler;
     return nullptr;
   };
-  auto go_to = [&](uint32_t previous_real, int64_t target, int32_t last_line) {
+  auto go_to = [&](uint32_t previous_real, int64_t target, int32_t last_line, bool after_exception_event) {
     if (target < 0 || target >= units || instruction_at[target] < 0) {
       understood = false;
       return;
     }
-    pending.push_back({previous_real, uint32_t(instruction_at[target]), last_line});
+    pending.push_back({previous_real, uint32_t(instruction_at[target]), last_line, after_exception_event});
   };
   // Where control goes after `instruction` ran, with `last_line` the line of the last event.
-  auto leave = [&](const Instruction& instruction, int32_t last_line) {
+  auto leave = [&](const Instruction& instruction, int32_t last_line, bool after_exception_event) {
+    auto& arcs = after_exception_event ? arcs_after_exceptions : arcs_before_exceptions;
     const uint8_t opcode = instruction.opcode;
     const ExceptionHandler* handler = handler_for(instruction.real);
-    if (handler != nullptr) go_to(instruction.real, handler->target, last_line);
+    if (handler != nullptr) {
+      // CPython reports an exception raised here to the trace function, with the line of
+      // this instruction, unless it raises again one being handled (RERAISE, a bare `raise`,
+      // the end of `async for`): those go straight to the handler.
+      const bool raises_again = opcode == RERAISE || (opcode == RAISE_VARARGS && instruction.oparg == 0) || opcode == END_ASYNC_FOR;
+      const bool reported = !raises_again && lines[instruction.real] != -1 && lines[instruction.real] == last_line;
+      go_to(instruction.real, handler->target, last_line, after_exception_event || reported);
+    }
     if (opcode == RETURN_VALUE) {
       arcs.emplace_back(last_line, exit_line);
       return;
@@ -219,15 +219,15 @@ std::optional<std::vector<Arc>> PossibleArcs(const Bytecode& bytecode, const uin
     }
     const int64_t jump = IsBackwardJump(opcode) ? -int64_t(instruction.oparg) : int64_t(instruction.oparg);
     if (IsUnconditionalJump(opcode)) {
-      go_to(instruction.real, int64_t(instruction.next) + jump, last_line);
+      go_to(instruction.real, int64_t(instruction.next) + jump, last_line, after_exception_event);
       return;
     }
-    if (IsConditionalJump(opcode)) go_to(instruction.real, int64_t(instruction.next) + jump, last_line);
+    if (IsConditionalJump(opcode)) go_to(instruction.real, int64_t(instruction.next) + jump, last_line, after_exception_event);
     if (instruction.next >= units) {
       understood = false;  // falling off the end of the code
       return;
     }
-    go_to(instruction.real, instruction.next, last_line);
+    go_to(instruction.real, instruction.next, last_line, after_exception_event);
   };
 
   // CPython compares with no line at all when the previous instruction is the first RESUME
@@ -247,7 +247,7 @@ std::optional<std::vector<Arc>> PossibleArcs(const Bytecode& bytecode, const uin
   for (const Instruction& instruction : instructions) {
     if (instruction.opcode != RESUME) continue;
     has_entry = true;
-    leave(instruction, instruction.oparg == 0 ? exit_line : lines[instruction.real]);
+    leave(instruction, instruction.oparg == 0 ? exit_line : lines[instruction.real], false);
   }
   if (!has_entry) return std::nullopt;
 
@@ -263,17 +263,24 @@ std::optional<std::vector<Arc>> PossibleArcs(const Bytecode& bytecode, const uin
     int32_t last_line = arrival.last_line;
     const bool backwards = instruction.start < arrival.previous_real && bytecode.code[2 * instruction.start] != SEND;
     if (line != -1 && (line != line_before(arrival.previous_real) || backwards)) {
-      arcs.emplace_back(last_line, line);
+      (arrival.after_exception_event ? arcs_after_exceptions : arcs_before_exceptions).emplace_back(last_line, line);
       last_line = line;
     }
-    const uint64_t key = (uint64_t(arrival.instruction) << 32) | uint32_t(last_line);
+    const uint64_t key = (uint64_t(arrival.instruction) << 33) | (uint64_t(arrival.after_exception_event) << 32) | uint32_t(last_line);
     if (!seen.insert(key).second) continue;
-    leave(instruction, last_line);
+    leave(instruction, last_line, arrival.after_exception_event);
   }
   if (!understood) return std::nullopt;
-  std::sort(arcs.begin(), arcs.end());
-  arcs.erase(std::unique(arcs.begin(), arcs.end()), arcs.end());
-  return arcs;
+  auto sorted_unique = [](std::vector<Arc> arcs) {
+    std::sort(arcs.begin(), arcs.end());
+    arcs.erase(std::unique(arcs.begin(), arcs.end()), arcs.end());
+    return arcs;
+  };
+  FrameArcs result;
+  result.without_exceptions = sorted_unique(arcs_before_exceptions);
+  arcs_after_exceptions.insert(arcs_after_exceptions.end(), arcs_before_exceptions.begin(), arcs_before_exceptions.end());
+  result.all = sorted_unique(std::move(arcs_after_exceptions));
+  return result;
 }
 
 }  // namespace pycov::tracer

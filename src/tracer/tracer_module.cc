@@ -22,8 +22,11 @@
 // yet recorded (for the thread's kind, in this process). So the frame hook runs a frame on the
 // interpreter's fast path, with tracing off for that frame alone, when there is nothing left
 // to record in it: code of unmeasured files always, and measured code whose lines are all
-// recorded (with --branch: and every arc its bytecode can take, see possible_arcs.h). A frame
-// already running when its code becomes complete stops receiving line events (line coverage).
+// recorded (with --branch: and every arc its bytecode can take, see possible_arcs.h), or at
+// least every line and arc its frames reach before an exception is caught in them: CPython
+// still reports an exception in a frame that runs untraced, and the rest of that frame is
+// then traced (OnException). A frame already running when its code becomes complete stops
+// receiving line events (line coverage).
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <frameobject.h>
@@ -87,16 +90,21 @@ struct FrameEntry {
 // with --branch its possible arcs), and whether each kind of thread has recorded them all in
 // this process. Lives in the code object's extras and dies with it (FreeCodeState).
 struct CodeState {
-  FileSlot* slot;
+  FileSlot* slot = nullptr;
   std::vector<int32_t> lines;        // every line an instruction of this code object carries
-  uint32_t complete_kinds = 0;       // bit per ThreadKind: all `lines` (and `arcs`) recorded
-  uint64_t fork_generation = 0;      // complete_kinds holds for this process only
+  uint32_t complete_kinds = 0;       // bit per ThreadKind: all `lines` (and all arcs) recorded
+  // Bit per ThreadKind: every line (and arc) a frame records before an exception event in it
+  // is recorded, so its frames may start untraced. Implied by complete_kinds.
+  uint32_t untraced_kinds = 0;
+  uint64_t fork_generation = 0;      // the kinds hold for this process only
   uint64_t checked_at[kThreadKinds] = {};  // g_new_records when last found incomplete
   PyCodeObject* code = nullptr;      // borrowed: the state lives in the code object's extras
-  // --branch: the arcs the code's frames can record, worked out once its lines are all
-  // recorded (code that never gets there never pays for the analysis).
+  // The arcs the code's frames can record, worked out when first needed: when a frame of it
+  // starts with a line missing, or with --branch once its lines are all recorded (code whose
+  // lines all run in its first frame never pays for it with line coverage).
   enum class Arcs : uint8_t { kNotWorkedOut, kKnown, kNotUnderstood } arcs_known = Arcs::kNotWorkedOut;
-  std::vector<Arc> arcs;
+  pycov::tracer::FrameArcs arcs;
+  std::vector<int32_t> lines_without_exceptions;  // the lines of arcs.without_exceptions
 };
 
 // Counts line bits newly set and arcs newly recorded, so that an incomplete code object is
@@ -124,8 +132,6 @@ struct ProcessTracer {
   Py_ssize_t code_extra_index = -1;
   Py_ssize_t code_state_index = -1;  // co_extra slot of CodeState, for measured code
   bool greenlet_imported = false;    // kinds can change within a thread: trace measured frames
-  uint8_t inline_caches[256] = {};   // --branch: opcode._inline_cache_entries
-  bool inline_caches_known = false;
   HitFileWriter writer;
   FileSelection selection;
   std::unordered_map<std::string, FileSlot*> slots_by_code_filename;
@@ -384,7 +390,10 @@ std::vector<int32_t> LinesOfCode(PyCodeObject* code) {
 // The CodeState of a code object of a measured file, made the first time it is asked for.
 CodeState* CodeStateFor(PyCodeObject* code, FileSlot* slot) {
   if (void* extra = CodeExtra(code, g->code_state_index); extra != nullptr) return static_cast<CodeState*>(extra);
-  auto* state = new CodeState{slot, LinesOfCode(code), 0, 0, {}, code, CodeState::Arcs::kNotWorkedOut, {}};
+  auto* state = new CodeState();
+  state->slot = slot;
+  state->lines = LinesOfCode(code);
+  state->code = code;
   state->fork_generation = g_fork_generation;
   for (auto& at : state->checked_at) at = UINT64_MAX;
   if (!SetCodeExtra(code, g->code_state_index, state)) {
@@ -394,54 +403,90 @@ CodeState* CodeStateFor(PyCodeObject* code, FileSlot* slot) {
   return state;
 }
 
-bool CheckComplete(CodeState* state, uint32_t kind);
+void CheckRecorded(CodeState* state, uint32_t kind);
 
-// Whether every line of the code object is recorded for `kind` in this process. Asked at
-// every frame: the answers known since the last new line cost two comparisons.
-inline bool Complete(CodeState* state, uint32_t kind) {
+// Whether `kinds` of the code (one of the bit sets below) holds `kind` in this process. Asked
+// at every frame: the answers known since the last new line cost two comparisons.
+inline bool HasKind(CodeState* state, uint32_t CodeState::*kinds, uint32_t kind) {
   if (state->fork_generation == g_fork_generation) [[likely]] {
-    if (state->complete_kinds & (1u << kind)) return true;
+    if (state->*kinds & (1u << kind)) return true;
     if (state->checked_at[kind] == g_new_records) return false;
   }
-  return CheckComplete(state, kind);
+  CheckRecorded(state, kind);
+  return state->*kinds & (1u << kind);
 }
 
-// --branch: whether every arc the code's frames can record is in this process's arc set.
-bool AllArcsRecorded(CodeState* state) {
+// Whether every line (and with --branch every arc) of the code object is recorded for `kind`:
+// a frame of it has nothing at all left to record.
+inline bool Complete(CodeState* state, uint32_t kind) { return HasKind(state, &CodeState::complete_kinds, kind); }
+
+// Whether a frame of the code may start untraced for `kind`: what it records before an
+// exception event in it is all recorded.
+inline bool MayStartUntraced(CodeState* state, uint32_t kind) { return HasKind(state, &CodeState::untraced_kinds, kind); }
+
+// The code's possible arcs (possible_arcs.h), worked out the first time they are needed.
+bool WorkOutArcs(CodeState* state) {
   if (state->arcs_known == CodeState::Arcs::kNotWorkedOut) {
-    std::optional<std::vector<Arc>> arcs;
-    if (g->inline_caches_known) {
+    std::optional<pycov::tracer::FrameArcs> arcs;
+    {
       KeepPendingException pending;  // may run in the frame hook, with an exception being thrown in
-      if (auto bytecode = pycov::tracer::ReadBytecode(state->code)) arcs = pycov::tracer::PossibleArcs(*bytecode, g->inline_caches);
+      if (auto bytecode = pycov::tracer::ReadBytecode(state->code)) arcs = pycov::tracer::PossibleArcs(*bytecode);
     }
     state->arcs_known = arcs ? CodeState::Arcs::kKnown : CodeState::Arcs::kNotUnderstood;
-    if (arcs) state->arcs = std::move(*arcs);
+    if (arcs) {
+      state->arcs = std::move(*arcs);
+      for (const Arc& arc : state->arcs.without_exceptions)
+        if (arc.second >= 0) state->lines_without_exceptions.push_back(arc.second);
+      auto& lines = state->lines_without_exceptions;
+      std::sort(lines.begin(), lines.end());
+      lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
+    }
   }
-  if (state->arcs_known != CodeState::Arcs::kKnown) return false;
-  const uint32_t file_index = state->slot->file_index;
-  for (const Arc& arc : state->arcs)
-    if (!g->writer.HasArc(file_index, arc.first, arc.second)) return false;
-  return true;
+  return state->arcs_known == CodeState::Arcs::kKnown;
 }
 
-bool CheckComplete(CodeState* state, uint32_t kind) {
-  if (state->fork_generation != g_fork_generation) {
-    state->fork_generation = g_fork_generation;
-    state->complete_kinds = 0;
-    for (auto& at : state->checked_at) at = UINT64_MAX;
-  }
-  if (state->complete_kinds & (1u << kind)) return true;
-  if (state->checked_at[kind] == g_new_records) return false;
-  state->checked_at[kind] = g_new_records;
-  const FileSlot* slot = state->slot;
-  if (state->lines.empty()) return false;  // nothing known of it: keep tracing
-  for (int32_t line : state->lines) {
+bool AllLinesRecorded(const FileSlot* slot, uint32_t kind, const std::vector<int32_t>& lines) {
+  for (int32_t line : lines) {
     if (line < 0) continue;
     if (uint32_t(line) >= slot->line_count[kind] || !(slot->bits[kind][line >> 3] & (1u << (line & 7)))) return false;
   }
-  if (g->branch && !AllArcsRecorded(state)) return false;
-  state->complete_kinds |= 1u << kind;
   return true;
+}
+
+bool AllArcsRecorded(const FileSlot* slot, const std::vector<Arc>& arcs) {
+  for (const Arc& arc : arcs)
+    if (!g->writer.HasArc(slot->file_index, arc.first, arc.second)) return false;
+  return true;
+}
+
+void CheckRecorded(CodeState* state, uint32_t kind) {
+  if (state->fork_generation != g_fork_generation) {
+    state->fork_generation = g_fork_generation;
+    state->complete_kinds = state->untraced_kinds = 0;
+    for (auto& at : state->checked_at) at = UINT64_MAX;
+  }
+  const uint32_t bit = 1u << kind;
+  if ((state->complete_kinds & bit) || state->checked_at[kind] == g_new_records) return;
+  state->checked_at[kind] = g_new_records;
+  const FileSlot* slot = state->slot;
+  if (state->lines.empty()) return;  // nothing known of it: keep tracing
+  const bool all_lines = AllLinesRecorded(slot, kind, state->lines);
+  // With line coverage, code whose lines are all recorded needs no analysis.
+  if (all_lines && !g->branch) {
+    state->complete_kinds |= bit;
+    state->untraced_kinds |= bit;
+    return;
+  }
+  if ((state->untraced_kinds & bit) && !all_lines) return;
+  if (!WorkOutArcs(state)) return;
+  if (all_lines && AllArcsRecorded(slot, state->arcs.all)) {
+    state->complete_kinds |= bit;
+    state->untraced_kinds |= bit;
+    return;
+  }
+  if (AllLinesRecorded(slot, kind, state->lines_without_exceptions) &&
+      (!g->branch || AllArcsRecorded(slot, state->arcs.without_exceptions)))
+    state->untraced_kinds |= bit;
 }
 
 inline void MarkArc(FileSlot* slot, int32_t from, int32_t to) {
@@ -553,32 +598,65 @@ FrameEntry* EntryFor(ThreadTracer* tt, PyFrameObject* frame, bool add_missing) {
   return &stack.back();
 }
 
+// The rest of `frame` has nothing to record: when the hook will see the frame leave, pauses
+// tracing of the thread. With no trace function, CPython sets use_tracing to 0 when the
+// current event returns, and the frame runs on the fast path. What it calls passes the hook,
+// which traces it if needed. Not with a trace function of the program's (it must see every
+// event) or with greenlets (a switch brings back the tracing state of the frames it left).
+bool PauseTracingIn(ThreadTracer* tt, PyFrameObject* frame) {
+  if (g->greenlet_imported || tt->chained_func != nullptr) return false;
+  PyThreadState* tstate = PyThreadState_Get();
+  if (frame->f_frame != t_hooked_frame || tstate->c_tracefunc != Trace || tstate->c_profilefunc != nullptr) return false;
+  tt->paused_in = frame->f_frame;
+  tstate->c_tracefunc = nullptr;  // c_traceobj stays: the hook resumes with it
+  return true;
+}
+
 void OnLine(ThreadTracer* tt, PyFrameObject* frame) {
   FrameEntry* entry = EntryFor(tt, frame, true);
   FileSlot* slot = entry->file;
   if (!slot->measured) return;
   int32_t line = PyFrame_GetLineNumber(frame);
-  if (MarkLine(slot, entry->kind, line) && !g->branch && !g->greenlet_imported && tt->chained_func == nullptr) {
+  if (MarkLine(slot, entry->kind, line) && !g->branch) {
     void* extra = CodeExtra(CodeOf(frame), g->code_state_index);
     if (extra != nullptr && Complete(static_cast<CodeState*>(extra), entry->kind)) {
-      // That was the last missing line of this code object: the rest of the frame has nothing
-      // to record. When the hook will see the frame leave, pause tracing of the thread: with
-      // no trace function, CPython sets use_tracing to 0 when this event returns, and the
-      // frame runs on the fast path. What it calls passes the hook, which traces it if needed.
-      PyThreadState* tstate = PyThreadState_Get();
-      if (frame->f_frame == t_hooked_frame && tstate->c_tracefunc == Trace && tstate->c_profilefunc == nullptr) {
-        tt->paused_in = frame->f_frame;
-        tstate->c_tracefunc = nullptr;  // c_traceobj stays: the hook resumes with it
-        tt->stack->pop_back();          // no return event will come for it
+      // That was the last missing line of this code object.
+      if (PauseTracingIn(tt, frame)) {
+        tt->stack->pop_back();  // no return event will come for it
         return;
       }
-      frame->f_trace_lines = 0;
+      if (!g->greenlet_imported && tt->chained_func == nullptr) frame->f_trace_lines = 0;
     }
   }
   if (g->branch) {
     MarkArc(slot, entry->last_line, line);
     entry->last_line = line;
   }
+}
+
+// An exception was raised in `frame`, or reached it from a frame it called. CPython reports it
+// even where the frame runs untraced (pycov's function stays installed; only the frame's
+// use_tracing is off), and turns tracing on for the rest of the frame when this event returns.
+// A frame that started untraced has recorded what its frames record before an exception (see
+// possible_arcs.h), but where the exception takes it (a handler, a re-raise, the exit) may be
+// new: it is traced from here, from the line it raised at, which is the line of the last line
+// event a traced frame would have had. Unless there is nothing at all left to record in it
+// (unmeasured code; with line coverage, code whose lines are all recorded): then its tracing
+// is paused and it goes on at full speed. With --branch a measured frame stays traced: once
+// paused, an exception leaving it would give no return event to record its exit arc.
+void OnException(ThreadTracer* tt, PyFrameObject* frame) {
+  if (EntryFor(tt, frame, false) != nullptr) return;  // a traced frame: its events come as they are
+  PyCodeObject* code = CodeOf(frame);
+  FileSlot* slot = SlotForCode(code);
+  const uint32_t kind = KindOfNewFrame(tt, frame);
+  if (!slot->measured || !g->branch) {
+    void* extra = slot->measured ? CodeExtra(code, g->code_state_index) : nullptr;
+    const bool nothing_left = !slot->measured || (extra != nullptr && Complete(static_cast<CodeState*>(extra), kind));
+    if (nothing_left && PauseTracingIn(tt, frame)) return;
+  }
+  const int line = slot->measured && g->branch ? PyFrame_GetLineNumber(frame) : -1;
+  tt->stack->push_back({frame, slot, line >= 0 ? int32_t(line) : kNoLine, kind});
+  if (!slot->measured && tt->chained_func == nullptr) frame->f_trace_lines = 0;
 }
 
 void OnReturn(ThreadTracer* tt, PyFrameObject* frame) {
@@ -692,6 +770,7 @@ int Trace(PyObject* obj, PyFrameObject* frame, int what, PyObject* arg) {
     case PyTrace_LINE: OnLine(tt, frame); break;
     case PyTrace_CALL: OnCall(tt, frame); break;
     case PyTrace_RETURN: OnReturn(tt, frame); break;
+    case PyTrace_EXCEPTION: OnException(tt, frame); break;
     default: break;
   }
   if (tt->chained_func != nullptr) return CallChained(tt, frame, what, arg);
@@ -714,7 +793,7 @@ int Trace(PyObject* obj, PyFrameObject* frame, int what, PyObject* arg) {
   if (!static_cast<FileSlot*>(extra)->measured) return true;
   if (g->greenlet_imported) return false;
   extra = CodeExtra(code, g->code_state_index);
-  return extra != nullptr && Complete(static_cast<CodeState*>(extra), tt->kind);
+  return extra != nullptr && MayStartUntraced(static_cast<CodeState*>(extra), tt->kind);
 }
 
 // What CPython itself sets use_tracing to for the thread's current state.
@@ -735,29 +814,15 @@ inline ThreadTracer* PausedTracer(PyThreadState* tstate) {
   return tt != nullptr && tt->paused_in != nullptr ? tt : nullptr;
 }
 
-// --branch: an exception left a frame that ran untraced because its code was complete. Traced,
-// its return event would have recorded the arc from the line it was on to the exit; possible
-// arcs leave that arc out (any line can raise), so it is recorded here.
-void RecordExceptionExit(_PyInterpreterFrame* frame) {
-  PyCodeObject* code = frame->f_code;
-  auto* slot = static_cast<FileSlot*>(CodeExtra(code, g->code_extra_index));
-  if (slot == nullptr || !slot->measured) return;
-  const Py_ssize_t lasti = frame->prev_instr - _PyCode_CODE(code);
-  if (lasti < 0 || lasti >= Py_SIZE(code)) return;
-  // As at a traced return: leaving at a yield (an exception thrown in) records nothing.
-  if (lasti + 1 < Py_SIZE(code) && IsResume(_PyCode_CODE(code)[lasti + 1])) return;
-  const int line = PyCode_Addr2Line(code, int(lasti * sizeof(_Py_CODEUNIT)));
-  if (line < 0) return;  // an instruction without a line: which line ran last is not known
-  MarkArc(slot, line, -code->co_firstlineno);
-}
-
 // The frame that paused tracing (its code became complete) has now left, or yielded: tracing
-// resumes.
-inline void ResumeIfPausedIn(PyThreadState* tstate, _PyInterpreterFrame* frame) {
+// resumes. Whether it did.
+inline bool ResumeIfPausedIn(PyThreadState* tstate, _PyInterpreterFrame* frame) {
   if (ThreadTracer* tt = PausedTracer(tstate); tt != nullptr && tt->paused_in == frame) {
     tt->paused_in = nullptr;
     tstate->c_tracefunc = Trace;
+    return true;
   }
+  return false;
 }
 
 // "<string>", "<frozen ...>", "<stdin>": code compiled from text rather than read from a file.
@@ -802,13 +867,11 @@ bool HasNoFileOfItsOwn(PyCodeObject* code) {
     KeepPendingException pending;
     SlotForCode(frame->f_code);
   }
-  const bool untraced = NothingToRecord(tstate, frame->f_code);
-  caller->use_tracing = untraced ? 0 : CPythonTracingState(tstate);
+  caller->use_tracing = NothingToRecord(tstate, frame->f_code) ? 0 : CPythonTracingState(tstate);
   _PyInterpreterFrame* outer_hooked = t_hooked_frame;
   t_hooked_frame = frame;
   PyObject* result = _PyEval_EvalFrameDefault(tstate, frame, throwflag);
   t_hooked_frame = outer_hooked;
-  if (result == nullptr && untraced && g->branch) RecordExceptionExit(frame);
   ResumeIfPausedIn(tstate, frame);
   // The caller's own setting back, unless the frame changed who traces the thread (the
   // program set or removed a trace or profile function): then as CPython itself would set it.
@@ -826,11 +889,16 @@ bool HasNoFileOfItsOwn(PyCodeObject* code) {
   return result;
 }
 
-// A frame with nothing to record ran untraced, and it changed who traces the thread (set or
-// removed a trace or profile function): the caller's tracing is what CPython would now set.
-[[gnu::noinline]] void AfterTracingChanged(PyThreadState* tstate, _PyInterpreterFrame* frame, _PyCFrame* caller) {
-  ResumeIfPausedIn(tstate, frame);
-  caller->use_tracing = CPythonTracingState(tstate);
+// A frame with nothing to record ran untraced, and it paused tracing (an exception in it, see
+// OnException), or changed who traces the thread (set or removed a trace or profile
+// function): in the first case the caller's own setting comes back, in the second the
+// caller's tracing is what CPython would now set.
+[[gnu::noinline]] void AfterTracingChanged(PyThreadState* tstate, _PyInterpreterFrame* frame, _PyCFrame* caller,
+                                           uint8_t caller_tracing) {
+  const bool resumed = ResumeIfPausedIn(tstate, frame);
+  const bool pycov_alone = tstate->c_tracefunc == Trace && tstate->c_profilefunc == nullptr &&
+                           reinterpret_cast<ThreadTracer*>(tstate->c_traceobj)->chained_func == nullptr;
+  caller->use_tracing = resumed && pycov_alone ? caller_tracing : CPythonTracingState(tstate);
 }
 
 // PEP 523 hook: every frame of every thread passes here first. Most frames, once a program
@@ -850,9 +918,8 @@ PyObject* EvalFrame(PyThreadState* tstate, _PyInterpreterFrame* frame, int throw
       reinterpret_cast<ThreadTracer*>(tstate->c_traceobj)->chained_func == nullptr) [[likely]] {
     caller->use_tracing = caller_tracing;
   } else {
-    AfterTracingChanged(tstate, frame, caller);
+    AfterTracingChanged(tstate, frame, caller, caller_tracing);
   }
-  if (result == nullptr && g->branch) RecordExceptionExit(frame);
   return result;
 }
 
@@ -1310,8 +1377,6 @@ PyObject* Start(PyObject*, PyObject* args) {
     return nullptr;
   }
   VerifyCodeExtraLayout();
-  // --branch: without the table no code is ever complete, and everything stays traced.
-  if (g->branch) g->inline_caches_known = pycov::tracer::ReadInlineCaches(g->inline_caches);
 
   uint32_t flags = g->branch ? uint32_t(pycov::hitfile::kFlagBranch) : 0u;
   if (!g->writer.Open(run_dir, flags, argv_bytes)) {

@@ -508,13 +508,14 @@ bool IsRealCall(PyFrameObject* frame, PyCodeObject* code) {
   return !IsResume(word) || _Py_OPARG(word) == 0;
 }
 
-// A "return" event is also a yield; a yield is followed by RESUME.
+// A "return" event is also a yield: the frame is then at its YIELD_VALUE. (Not "the next unit
+// is RESUME", as in co_code: in the bytecode that runs, the unit after an instruction that
+// raised may be its inline cache, whose counter can read as RESUME, and the exit arc of an
+// exception leaving the frame was then lost.)
 bool IsRealReturn(PyFrameObject* frame, PyCodeObject* code) {
   int lasti = PyFrame_GetLasti(frame);
-  if (lasti < 0) return true;
-  Py_ssize_t next = lasti / 2 + 1;
-  if (next >= Py_SIZE(code)) return true;
-  return !IsResume(_PyCode_CODE(code)[next]);
+  if (lasti < 0 || lasti / 2 >= Py_SIZE(code)) return true;
+  return _Py_OPCODE(_PyCode_CODE(code)[lasti / 2]) != YIELD_VALUE;
 }
 
 inline PyCodeObject* CodeOf(PyFrameObject* frame) { return frame->f_frame->f_code; }

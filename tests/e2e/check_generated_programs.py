@@ -1,0 +1,148 @@
+"""End-to-end check of pycov against coverage.py on generated programs full of exceptions.
+
+Each program (one per seed, the same every run) has functions of nested `if`, `for`, `try`
+(with `except`, `finally`, a bare `raise`), `with` blocks whose context manager may swallow
+the exception, raises at chosen arguments, and generators. The functions first run many times
+with arguments that raise nothing, so that pycov starts their frames untraced, and then with
+every argument that raises. pycov's run must print what the unmeasured run prints, and its
+lines (and arcs with --branch) must equal coverage.py's.
+
+usage: check_generated_programs.py --pycov PATH --python PATH [--seeds N] [--branch]
+"""
+import argparse
+import os
+import random
+import shutil
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from check_scenario import read_data, run  # noqa: E402
+
+PRELUDE = [
+    "class Swallow:",
+    "    def __init__(self, keys):",
+    "        self.keys = keys",
+    "    def __enter__(self):",
+    "        return self",
+    "    def __exit__(self, kind, value, traceback):",
+    "        return self.keys and kind is KeyError",
+    "def boom(n, k):",
+    "    if n == k:",
+    "        raise (KeyError if k % 2 else ValueError)(n)",
+    "    return n",
+]
+
+
+def block(rnd, depth, indent):
+    pad = " " * indent
+    lines = []
+    for _ in range(rnd.randint(1, 3)):
+        kinds = ["call", "call", "if", "try", "with", "for", "raise"] if depth < 3 else ["call", "call", "raise"]
+        kind = rnd.choice(kinds)
+        if kind == "call":
+            lines.append(f"{pad}acc += boom(n, {rnd.randint(0, 12)})")
+        elif kind == "raise":
+            lines.append(f"{pad}if n == {rnd.randint(0, 12)}: raise KeyError(n)")
+        elif kind == "if":
+            lines.append(f"{pad}if n % {rnd.randint(2, 4)} == 0:")
+            lines += block(rnd, depth + 1, indent + 4)
+            if rnd.random() < 0.5:
+                lines.append(f"{pad}else:")
+                lines += block(rnd, depth + 1, indent + 4)
+        elif kind == "for":
+            lines.append(f"{pad}for i in range(n % 3):")
+            lines += block(rnd, depth + 1, indent + 4)
+        elif kind == "with":
+            lines.append(f"{pad}with Swallow({rnd.choice(['True', 'False'])}):")
+            lines += block(rnd, depth + 1, indent + 4)
+        else:
+            lines.append(f"{pad}try:")
+            lines += block(rnd, depth + 1, indent + 4)
+            form = rnd.choice(["except", "finally", "both", "reraise"])
+            if form in ("except", "both"):
+                lines.append(f"{pad}except {rnd.choice(['KeyError', 'ValueError', 'Exception'])}:")
+                lines += block(rnd, depth + 1, indent + 4) if rnd.random() < 0.5 else [f"{pad}    acc -= 1"]
+            if form == "reraise":
+                lines += [f"{pad}except ValueError:", f"{pad}    acc -= 2", f"{pad}    raise"]
+            if form != "except":
+                lines += [f"{pad}finally:", f"{pad}    acc += 100"]
+    return lines
+
+
+def program(seed):
+    rnd = random.Random(seed)
+    lines = list(PRELUDE)
+    functions = []
+    for index in range(4):
+        generator = rnd.random() < 0.25
+        body = block(rnd, 0, 4)
+        lines += [f"def f{index}(n):", "    acc = 0"]
+        lines += (["    yield acc"] if generator else []) + body + (["    yield acc"] if generator else [])
+        lines.append("    return acc")
+        functions.append((index, generator))
+    lines += ["def call(f, n, generator):",
+              "    try:",
+              "        return list(f(n)) if generator else f(n)",
+              "    except (KeyError, ValueError) as e:",
+              "        return type(e).__name__",
+              "results = []",
+              "for n in list(range(13, 60)) + list(range(13)):"]
+    lines += [f"    results.append(call(f{index}, n, {generator}))" for index, generator in functions]
+    lines.append("print(results)")
+    return "\n".join(lines) + "\n"
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pycov", required=True)
+    parser.add_argument("--python", required=True)
+    parser.add_argument("--seeds", type=int, default=12)
+    parser.add_argument("--branch", action="store_true")
+    args = parser.parse_args()
+    mode = ["--branch"] if args.branch else []
+    env = dict(os.environ)
+    env.pop("COVERAGE_FILE", None)
+    env.pop("PYTHONPATH", None)
+    failures = []
+    work = tempfile.mkdtemp(prefix="pycov-generated-")
+    try:
+        for seed in range(1, args.seeds + 1):
+            failures_before = len(failures)
+            name = f"generated_{seed}.py"
+            with open(os.path.join(work, name), "w") as source:
+                source.write(program(seed))
+            plain = run([args.python, name], work, env)
+            measured = run([os.path.abspath(args.pycov), "run", "--python", args.python, "--data-file", "pycov.cov",
+                            *mode, name], work, env)
+            reference = run([args.python, "-m", "coverage", "run", *mode, "--data-file", "reference.cov", name],
+                            work, env)
+            if (plain.returncode, plain.stdout, plain.stderr) != (measured.returncode, measured.stdout, measured.stderr):
+                failures.append(f"{name}: pycov's run differs from the unmeasured run:\n{measured.stderr}")
+                continue
+            if reference.returncode != plain.returncode:
+                failures.append(f"{name}: coverage.py's run failed:\n{reference.stderr}")
+                continue
+            ours, ref = read_data(os.path.join(work, "pycov.cov")), read_data(os.path.join(work, "reference.cov"))
+            path = os.path.join(work, name)
+            got, want = set(ours.lines(path) or ()), set(ref.lines(path) or ())
+            if got != want:
+                failures.append(f"{name}: lines differ: only pycov {sorted(got - want)}, only coverage.py {sorted(want - got)}")
+            if args.branch:
+                got, want = set(ours.arcs(path) or ()), set(ref.arcs(path) or ())
+                if got != want:
+                    failures.append(f"{name}: arcs differ: only pycov {sorted(got - want)}, "
+                                    f"only coverage.py {sorted(want - got)}")
+            if len(failures) > failures_before:  # kept for a look at it
+                shutil.copy(path, os.path.join(tempfile.gettempdir(), f"pycov-failed-{name}"))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    for failure in failures:
+        print("FAIL:", failure)
+    print(f"{args.seeds} generated programs, {'branch' if args.branch else 'line'} coverage: "
+          f"{len(failures)} problem(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

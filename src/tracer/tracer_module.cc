@@ -103,7 +103,7 @@ struct CodeState {
   // starts with a line missing, or with --branch once its lines are all recorded (code whose
   // lines all run in its first frame never pays for it with line coverage).
   enum class Arcs : uint8_t { kNotWorkedOut, kKnown, kNotUnderstood } arcs_known = Arcs::kNotWorkedOut;
-  pycov::tracer::FrameArcs arcs;
+  pycov::tracer::FrameArcs arcs;                  // with --branch only
   std::vector<int32_t> lines_without_exceptions;  // the lines of arcs.without_exceptions
 };
 
@@ -440,6 +440,7 @@ bool WorkOutArcs(CodeState* state) {
       auto& lines = state->lines_without_exceptions;
       std::sort(lines.begin(), lines.end());
       lines.erase(std::unique(lines.begin(), lines.end()), lines.end());
+      if (!g->branch) state->arcs = {};  // line coverage needs only the lines
     }
   }
   return state->arcs_known == CodeState::Arcs::kKnown;

@@ -177,6 +177,9 @@ std::optional<FrameArcs> PossibleArcs(const Bytecode& bytecode) {
   const auto& lines = bytecode.unit_lines;
   const int32_t exit_line = -bytecode.first_line;
   std::vector<Arc> arcs_before_exceptions, arcs_after_exceptions;
+  auto arcs_of = [&](bool after_exception_event) -> std::vector<Arc>& {
+    return after_exception_event ? arcs_after_exceptions : arcs_before_exceptions;
+  };
   std::vector<Arrival> pending;
   std::unordered_set<uint64_t> seen;  // (instruction, last line, after an exception event) already followed
   bool understood = true;
@@ -195,7 +198,7 @@ std::optional<FrameArcs> PossibleArcs(const Bytecode& bytecode) {
   };
   // Where control goes after `instruction` ran, with `last_line` the line of the last event.
   auto leave = [&](const Instruction& instruction, int32_t last_line, bool after_exception_event) {
-    auto& arcs = after_exception_event ? arcs_after_exceptions : arcs_before_exceptions;
+    auto& arcs = arcs_of(after_exception_event);
     const uint8_t opcode = instruction.opcode;
     const ExceptionHandler* handler = handler_for(instruction.real);
     if (handler != nullptr) {
@@ -263,7 +266,7 @@ std::optional<FrameArcs> PossibleArcs(const Bytecode& bytecode) {
     int32_t last_line = arrival.last_line;
     const bool backwards = instruction.start < arrival.previous_real && bytecode.code[2 * instruction.start] != SEND;
     if (line != -1 && (line != line_before(arrival.previous_real) || backwards)) {
-      (arrival.after_exception_event ? arcs_after_exceptions : arcs_before_exceptions).emplace_back(last_line, line);
+      arcs_of(arrival.after_exception_event).emplace_back(last_line, line);
       last_line = line;
     }
     const uint64_t key = (uint64_t(arrival.instruction) << 33) | (uint64_t(arrival.after_exception_event) << 32) | uint32_t(last_line);

@@ -473,21 +473,15 @@ void CheckRecorded(CodeState* state, uint32_t kind) {
   if (state->lines.empty()) return;  // nothing known of it: keep tracing
   const bool all_lines = AllLinesRecorded(slot, kind, state->lines);
   // With line coverage, code whose lines are all recorded needs no analysis.
-  if (all_lines && !g->branch) {
+  const bool complete = all_lines && (!g->branch || (WorkOutArcs(state) && AllArcsRecorded(slot, state->arcs.all)));
+  if (complete) {
     state->complete_kinds |= bit;
     state->untraced_kinds |= bit;
-    return;
-  }
-  if ((state->untraced_kinds & bit) && !all_lines) return;
-  if (!WorkOutArcs(state)) return;
-  if (all_lines && AllArcsRecorded(slot, state->arcs.all)) {
-    state->complete_kinds |= bit;
+  } else if (!(state->untraced_kinds & bit) && WorkOutArcs(state) &&
+             AllLinesRecorded(slot, kind, state->lines_without_exceptions) &&
+             (!g->branch || AllArcsRecorded(slot, state->arcs.without_exceptions))) {
     state->untraced_kinds |= bit;
-    return;
   }
-  if (AllLinesRecorded(slot, kind, state->lines_without_exceptions) &&
-      (!g->branch || AllArcsRecorded(slot, state->arcs.without_exceptions)))
-    state->untraced_kinds |= bit;
 }
 
 inline void MarkArc(FileSlot* slot, int32_t from, int32_t to) {
@@ -566,20 +560,26 @@ uint32_t KindOfNewFrame(ThreadTracer* tt, PyFrameObject* frame) {
   return KindHere(tt);
 }
 
+// Starts following `frame` from `last_line`. Unmeasured code (the standard library, installed
+// packages) then costs no line events, unless the program has its own trace function, which
+// must see every event.
+FrameEntry* PushEntry(ThreadTracer* tt, PyFrameObject* frame, FileSlot* slot, int32_t last_line, uint32_t kind) {
+  tt->stack->push_back({frame, slot, last_line, kind});
+  if (!slot->measured && tt->chained_func == nullptr) frame->f_trace_lines = 0;
+  return &tt->stack->back();
+}
+
 void OnCall(ThreadTracer* tt, PyFrameObject* frame) {
   PyCodeObject* code = CodeOf(frame);
   FileSlot* slot = SlotForCode(code);
   int32_t last_line = kNoLine;
   if (slot->measured && g->branch)
     last_line = IsRealCall(frame, code) ? -code->co_firstlineno : PyFrame_GetLineNumber(frame);
-  tt->stack->push_back({frame, slot, last_line, KindOfNewFrame(tt, frame)});
+  PushEntry(tt, frame, slot, last_line, KindOfNewFrame(tt, frame));
   if (slot->measured) {
     KeepPendingException pending;
     CodeStateFor(code, slot);
   }
-  // Unmeasured code (the standard library, installed packages) then costs no line events,
-  // unless the program has its own trace function, which must see every event.
-  if (!slot->measured && tt->chained_func == nullptr) frame->f_trace_lines = 0;
 }
 
 // Finds the stack entry of `frame`. Frames are normally the top entry; a frame entered before
@@ -594,10 +594,13 @@ FrameEntry* EntryFor(ThreadTracer* tt, PyFrameObject* frame, bool add_missing) {
     }
   }
   if (!add_missing) return nullptr;
-  FileSlot* slot = SlotForCode(CodeOf(frame));
-  stack.push_back({frame, slot, kNoLine, KindOfNewFrame(tt, frame)});
-  if (!slot->measured && tt->chained_func == nullptr) frame->f_trace_lines = 0;
-  return &stack.back();
+  return PushEntry(tt, frame, SlotForCode(CodeOf(frame)), kNoLine, KindOfNewFrame(tt, frame));
+}
+
+// Whether a frame of measured `code` has nothing at all left to record for `kind`.
+bool NothingLeftIn(PyCodeObject* code, uint32_t kind) {
+  void* extra = CodeExtra(code, g->code_state_index);
+  return extra != nullptr && Complete(static_cast<CodeState*>(extra), kind);
 }
 
 // The rest of `frame` has nothing to record: when the hook will see the frame leave, pauses
@@ -620,8 +623,7 @@ void OnLine(ThreadTracer* tt, PyFrameObject* frame) {
   if (!slot->measured) return;
   int32_t line = PyFrame_GetLineNumber(frame);
   if (MarkLine(slot, entry->kind, line) && !g->branch) {
-    void* extra = CodeExtra(CodeOf(frame), g->code_state_index);
-    if (extra != nullptr && Complete(static_cast<CodeState*>(extra), entry->kind)) {
+    if (NothingLeftIn(CodeOf(frame), entry->kind)) {
       // That was the last missing line of this code object.
       if (PauseTracingIn(tt, frame)) {
         tt->stack->pop_back();  // no return event will come for it
@@ -651,14 +653,10 @@ void OnException(ThreadTracer* tt, PyFrameObject* frame) {
   PyCodeObject* code = CodeOf(frame);
   FileSlot* slot = SlotForCode(code);
   const uint32_t kind = KindOfNewFrame(tt, frame);
-  if (!slot->measured || !g->branch) {
-    void* extra = slot->measured ? CodeExtra(code, g->code_state_index) : nullptr;
-    const bool nothing_left = !slot->measured || (extra != nullptr && Complete(static_cast<CodeState*>(extra), kind));
-    if (nothing_left && PauseTracingIn(tt, frame)) return;
-  }
+  const bool nothing_left = !slot->measured || (!g->branch && NothingLeftIn(code, kind));
+  if (nothing_left && PauseTracingIn(tt, frame)) return;
   const int line = slot->measured && g->branch ? PyFrame_GetLineNumber(frame) : -1;
-  tt->stack->push_back({frame, slot, line >= 0 ? int32_t(line) : kNoLine, kind});
-  if (!slot->measured && tt->chained_func == nullptr) frame->f_trace_lines = 0;
+  PushEntry(tt, frame, slot, line >= 0 ? line : kNoLine, kind);
 }
 
 void OnReturn(ThreadTracer* tt, PyFrameObject* frame) {

@@ -1,16 +1,18 @@
 #include "run_config.h"
 
-#include <sstream>
+#include <string_view>
 #include <vector>
 
 namespace pycov {
 
+// Plain string work, no streams: the tracer parses this in every process it starts in, and the
+// first stream would set up the C++ locale there.
 std::string RunConfig::Serialize() const {
-  std::ostringstream out;
-  out << "branch=" << (branch ? 1 : 0) << '\n';
-  out << "timid=" << (timid ? 1 : 0) << '\n';
+  std::string out;
+  out.append("branch=").append(branch ? "1" : "0").push_back('\n');
+  out.append("timid=").append(timid ? "1" : "0").push_back('\n');
   auto emit = [&](const char* key, const std::vector<std::string>& values) {
-    for (const auto& v : values) out << key << '=' << v << '\n';
+    for (const auto& v : values) out.append(key).append("=").append(v).push_back('\n');
   };
   emit("source", selection.source_dirs);
   emit("include", selection.include_globs);
@@ -18,18 +20,21 @@ std::string RunConfig::Serialize() const {
   emit("root", selection.project_roots);
   emit("library_dir", selection.library_dirs);
   emit("pycov_dir", selection.pycov_dirs);
-  return out.str();
+  return out;
 }
 
 RunConfig RunConfig::Parse(const std::string& text) {
   RunConfig config;
   FileSelection& s = config.selection;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    auto eq = line.find('=');
-    if (eq == std::string::npos) continue;
-    std::string key = line.substr(0, eq), value = line.substr(eq + 1);
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    const size_t end = rest.find('\n');
+    const std::string_view line = rest.substr(0, end);
+    rest = end == std::string_view::npos ? std::string_view() : rest.substr(end + 1);
+    const size_t eq = line.find('=');
+    if (eq == std::string_view::npos) continue;
+    const std::string_view key = line.substr(0, eq);
+    const std::string value(line.substr(eq + 1));
     if (key == "branch") config.branch = value == "1";
     else if (key == "timid") config.timid = value == "1";
     else if (key == "source") s.source_dirs.push_back(value);

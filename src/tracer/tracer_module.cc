@@ -46,8 +46,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -999,13 +997,13 @@ void RecordEvent(const char* event, const std::string& fields, PyFrameObject* wh
   if (!fields.empty()) line += "," + fields;
   AppendCallSite(line, where);
   line += "}\n";
-  // Opened for each observation (they are few: process starts, a few imports, trace
-  // functions) so that no descriptor of pycov's stays open in the program, which sees the
+  // Opened for each observation (they are few: imports without source, trace functions,
+  // raw thread starts, os._exit) so that no descriptor of pycov's stays open in the program, which sees the
   // descriptors it would see unmeasured (CPython's test_subprocess checks that a child has
   // exactly those it was passed). O_APPEND and one write: lines of several processes
   // (forked children write to their parent's file) never mix. The program's errno stays.
   const int saved_errno = errno;
-  int fd = open(g->events_path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  int fd = open(g->events_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd >= 0) {
     ssize_t written = write(fd, line.data(), line.size());
     (void)written;
@@ -1120,12 +1118,11 @@ bool WrapOsExit() {
   return ok;
 }
 
-void OpenEventsFile(const char* run_dir) {
+// The file is created by the first observation: most processes make none, and creating a file
+// costs each process tens of microseconds at start.
+void NameEventsFile(const char* run_dir) {
   char path[PATH_MAX];
   std::snprintf(path, sizeof(path), "%s/%d-%lld.events", run_dir, int(getpid()), (long long)NowUnixNs());
-  int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (fd < 0) return;  // observations are lost, lines are not
-  close(fd);
   g->events_path = path;
 }
 
@@ -1317,11 +1314,17 @@ bool WrapStartNewThread() {
   return ok;
 }
 
+// Without streams: the first one would set up the C++ locale in every measured process.
 std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
+  std::string text;
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return text;
+  char buffer[4096];
+  ssize_t got;
+  while ((got = read(fd, buffer, sizeof(buffer))) > 0 || (got < 0 && errno == EINTR))
+    if (got > 0) text.append(buffer, size_t(got));
+  close(fd);
+  return text;
 }
 
 // Appends the strings of an iterable of str to `out`; false with an exception set on error.
@@ -1387,7 +1390,7 @@ PyObject* Start(PyObject*, PyObject* args) {
     if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "cannot wrap sys.settrace and sys.gettrace");
     return nullptr;
   }
-  OpenEventsFile(run_dir);
+  NameEventsFile(run_dir);
   if (!WrapOsExit() || PySys_AddAuditHook(AuditHook, nullptr) != 0) {
     if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "cannot install pycov's observation hooks");
     return nullptr;

@@ -998,10 +998,11 @@ void RecordEvent(const char* event, const std::string& fields, PyFrameObject* wh
   AppendCallSite(line, where);
   line += "}\n";
   // Opened for each observation (they are few: imports without source, trace functions,
-  // raw thread starts, os._exit) so that no descriptor of pycov's stays open in the program, which sees the
-  // descriptors it would see unmeasured (CPython's test_subprocess checks that a child has
-  // exactly those it was passed). O_APPEND and one write: lines of several processes
-  // (forked children write to their parent's file) never mix. The program's errno stays.
+  // raw thread starts, os._exit) so that no descriptor of pycov's stays open in the program,
+  // which sees the descriptors it would see unmeasured (CPython's test_subprocess checks that
+  // a child has exactly those it was passed). O_APPEND and one write: lines of several
+  // processes (forked children write to their parent's file) never mix. The first one
+  // creates the file. The program's errno stays.
   const int saved_errno = errno;
   int fd = open(g->events_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fd >= 0) {

@@ -3,7 +3,7 @@
 
 With PYCOV_BENCH_SPAWN_TIMES set, it writes there the median time of one start, in
 microseconds, of each kind ("/bin/true" and "python3 -c pass"): a median of 100 is not moved
-by the bursts of a shared machine, as the whole run's time is. PYCOV_BENCH_SPAWN_PAIRS=N
+by the bursts of a shared machine, as the whole run's time is. PYCOV_BENCH_SPAWN_EACH=N
 starts N of each kind instead of 100 (the benchmark's short runs)."""
 import os
 import statistics
@@ -12,7 +12,7 @@ import sys
 import time
 
 true_starts, python_starts = [], []
-for i in range(int(os.environ.get("PYCOV_BENCH_SPAWN_PAIRS", "100"))):
+for i in range(int(os.environ.get("PYCOV_BENCH_SPAWN_EACH", "100"))):
     started = time.perf_counter_ns()
     subprocess.run(["/bin/true"], check=True)
     middle = time.perf_counter_ns()

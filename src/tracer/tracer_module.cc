@@ -830,7 +830,6 @@ bool HasNoFileOfItsOwn(PyCodeObject* code) {
 
 // The hook's general case: tracing paused, a thread to adopt, a frame to trace, a program with
 // trace or profile functions of its own.
-
 [[gnu::noinline]] PyObject* EvalFrameGeneral(PyThreadState* tstate, _PyInterpreterFrame* frame, int throwflag) {
   // A frame called from a paused one: tracing resumes for it (if it needs it) and is paused
   // again when it returns.
@@ -887,6 +886,13 @@ bool HasNoFileOfItsOwn(PyCodeObject* code) {
   return result;
 }
 
+// Whether pycov's trace function traces the thread on its own: no profile function, no trace
+// function of the program's chained to it.
+inline bool PycovAloneTraces(PyThreadState* tstate) {
+  return tstate->c_tracefunc == Trace && tstate->c_profilefunc == nullptr &&
+         reinterpret_cast<ThreadTracer*>(tstate->c_traceobj)->chained_func == nullptr;
+}
+
 // A frame with nothing to record ran untraced, and it paused tracing (an exception in it, see
 // OnException), or changed who traces the thread (set or removed a trace or profile
 // function): in the first case the caller's own setting comes back, in the second the
@@ -894,9 +900,7 @@ bool HasNoFileOfItsOwn(PyCodeObject* code) {
 [[gnu::noinline]] void AfterTracingChanged(PyThreadState* tstate, _PyInterpreterFrame* frame, _PyCFrame* caller,
                                            uint8_t caller_tracing) {
   const bool resumed = ResumeIfPausedIn(tstate, frame);
-  const bool pycov_alone = tstate->c_tracefunc == Trace && tstate->c_profilefunc == nullptr &&
-                           reinterpret_cast<ThreadTracer*>(tstate->c_traceobj)->chained_func == nullptr;
-  caller->use_tracing = resumed && pycov_alone ? caller_tracing : CPythonTracingState(tstate);
+  caller->use_tracing = resumed && PycovAloneTraces(tstate) ? caller_tracing : CPythonTracingState(tstate);
 }
 
 // PEP 523 hook: every frame of every thread passes here first. Most frames, once a program
@@ -912,8 +916,7 @@ PyObject* EvalFrame(PyThreadState* tstate, _PyInterpreterFrame* frame, int throw
   t_hooked_frame = frame;
   PyObject* result = _PyEval_EvalFrameDefault(tstate, frame, throwflag);
   t_hooked_frame = outer_hooked;
-  if (tstate->c_tracefunc == Trace && tstate->c_profilefunc == nullptr &&
-      reinterpret_cast<ThreadTracer*>(tstate->c_traceobj)->chained_func == nullptr) [[likely]] {
+  if (PycovAloneTraces(tstate)) [[likely]] {
     caller->use_tracing = caller_tracing;
   } else {
     AfterTracingChanged(tstate, frame, caller, caller_tracing);

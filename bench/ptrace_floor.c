@@ -5,8 +5,9 @@
  * does at each stop; what this costs is the price of following with ptrace on this machine.
  *
  * usage: ptrace_floor PROGRAM [ARG...]
- * Exits as the program does (its status, or 128 + the signal that ended it), and prints how
- * many processes and stops it followed on stderr. */
+ * Exits as the program does (its status, or 128 + the signal that ended it), and prints on
+ * stderr how many processes it followed (the program and those started by fork or vfork) and
+ * how many stops. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <linux/filter.h>
@@ -86,7 +87,9 @@ int main(int argc, char** argv) {
     if (event == 0) {
       ptrace(PTRACE_CONT, tid, NULL, (void*)(long)signal); /* the program's signal, passed on */
     } else if (event == PTRACE_EVENT_STOP && IsStopSignal(signal)) {
-      ptrace(PTRACE_LISTEN, tid, NULL, NULL); /* a group-stop stays stopped, as job control wants */
+      /* A group-stop stays stopped, as job control wants. (A new child's first stop reports
+       * SIGTRAP, and is resumed below.) */
+      ptrace(PTRACE_LISTEN, tid, NULL, NULL);
     } else {
       ptrace(PTRACE_CONT, tid, NULL, NULL);
     }

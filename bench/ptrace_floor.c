@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* The options of kPtraceOptions in sandbox/supervisor.cc: keep the two alike. */
 static const long kOptions = PTRACE_O_EXITKILL | PTRACE_O_TRACESECCOMP | PTRACE_O_TRACEFORK |
                              PTRACE_O_TRACEVFORK | PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC;
 

@@ -143,6 +143,7 @@ struct ProcessTracer {
   std::unordered_map<std::string, bool> modules_seen;
   PyObject* greenlet_getcurrent = nullptr;  // greenlet.getcurrent, once greenlet is imported
   unsigned long main_thread = 0;            // PyThread_get_thread_ident() of the main thread
+  uint32_t next_function_version = 0;       // see KeepOutOfSubscriptCalls
 };
 
 // Set by the _thread.start_new_thread trampoline in the thread it starts, before any of its
@@ -828,9 +829,46 @@ bool HasNoFileOfItsOwn(PyCodeObject* code) {
   return PyUnicode_GET_LENGTH(code->co_filename) > 0 && PyUnicode_READ_CHAR(code->co_filename, 0) == '<';
 }
 
+// CPython 3.11.0-3.11.3 (Debian 12 ships 3.11.2) specialise a subscript of an object whose
+// class has a __getitem__ written in Python into a call made by the subscript itself, which
+// runs the method in its caller's C frame without passing the frame-evaluation hook: in a
+// frame pycov runs untraced, the method would run untraced too, and its lines not yet
+// recorded would be lost (3.11.4 stopped specialising it under a hook). The specialisation
+// only takes a function whose version (a field CPython gives a function when it first
+// specialises a call to it, and that only such calls read) fits in 16 bits: pycov gives
+// every function it traces, and every __getitem__ a class statement defines, a version of
+// its own above that, so such subscripts call the method as any other call is made, through
+// the hook. The versions stay unique, as CPython's are, should anything else read them.
+constexpr uint32_t kFirstFunctionVersion = 1u << 31;
+
+void KeepOutOfSubscriptCalls(PyFunctionObject* function) {
+  if (function->func_version >= kFirstFunctionVersion) return;
+  if (g->next_function_version < kFirstFunctionVersion) g->next_function_version = kFirstFunctionVersion;
+  function->func_version = g->next_function_version++;
+}
+
+// A class body's namespace (a new reference), or nullptr for any other frame: the methods of
+// the class it makes are in it when the body returns.
+PyObject* ClassNamespaceOf(_PyInterpreterFrame* frame) {
+  if ((frame->f_code->co_flags & CO_OPTIMIZED) != 0 || frame->f_locals == nullptr ||
+      frame->f_locals == frame->f_globals || !PyDict_Check(frame->f_locals))
+    return nullptr;
+  return Py_NewRef(frame->f_locals);
+}
+
+// The __getitem__ a class body that returned defined, the one method a subscript calls by
+// itself (see above): its first call may be such a call. Reads the namespace without calling
+// into Python.
+void KeepClassSubscriptOutOfSubscriptCalls(PyObject* class_namespace) {
+  PyObject* method = PyDict_GetItemString(class_namespace, "__getitem__");  // borrowed
+  if (method != nullptr && PyFunction_Check(method))
+    KeepOutOfSubscriptCalls(reinterpret_cast<PyFunctionObject*>(method));
+}
+
 // The hook's general case: tracing paused, a thread to adopt, a frame to trace, a program with
-// trace or profile functions of its own.
+// trace or profile functions of its own, a class body.
 [[gnu::noinline]] PyObject* EvalFrameGeneral(PyThreadState* tstate, _PyInterpreterFrame* frame, int throwflag) {
+  KeepOutOfSubscriptCalls(frame->f_func);
   // A frame called from a paused one: tracing resumes for it (if it needs it) and is paused
   // again when it returns.
   ThreadTracer* paused = PausedTracer(tstate);
@@ -865,10 +903,15 @@ bool HasNoFileOfItsOwn(PyCodeObject* code) {
     SlotForCode(frame->f_code);
   }
   caller->use_tracing = NothingToRecord(tstate, frame->f_code) ? 0 : CPythonTracingState(tstate);
+  PyObject* class_namespace = ClassNamespaceOf(frame);
   _PyInterpreterFrame* outer_hooked = t_hooked_frame;
   t_hooked_frame = frame;
   PyObject* result = _PyEval_EvalFrameDefault(tstate, frame, throwflag);
   t_hooked_frame = outer_hooked;
+  if (class_namespace != nullptr) {
+    if (result != nullptr) KeepClassSubscriptOutOfSubscriptCalls(class_namespace);
+    Py_DECREF(class_namespace);
+  }
   ResumeIfPausedIn(tstate, frame);
   // The caller's own setting back, unless the frame changed who traces the thread (the
   // program set or removed a trace or profile function): then as CPython itself would set it.
@@ -908,7 +951,9 @@ inline bool PycovAloneTraces(PyThreadState* tstate) {
 // what NothingToRecord implies already known: pycov's function alone traces the thread, not
 // paused, nothing chained), which keeps the hook's own cost per call small.
 PyObject* EvalFrame(PyThreadState* tstate, _PyInterpreterFrame* frame, int throwflag) {
-  if (!NothingToRecord(tstate, frame->f_code)) return EvalFrameGeneral(tstate, frame, throwflag);
+  // Not optimised: module and class bodies and exec'd code, the general case for class bodies.
+  if (!NothingToRecord(tstate, frame->f_code) || (frame->f_code->co_flags & CO_OPTIMIZED) == 0)
+    return EvalFrameGeneral(tstate, frame, throwflag);
   _PyCFrame* caller = tstate->cframe;
   const uint8_t caller_tracing = caller->use_tracing;
   caller->use_tracing = 0;

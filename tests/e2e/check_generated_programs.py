@@ -7,7 +7,7 @@ with arguments that raise nothing, so that pycov starts their frames untraced, a
 every argument that raises. pycov's run must print what the unmeasured run prints, and its
 lines (and arcs with --branch) must equal coverage.py's.
 
-usage: check_generated_programs.py --pycov PATH --python PATH [--seeds N] [--branch]
+usage: check_generated_programs.py --pycov PATH --python PATH [--seeds N] [--first N] [--branch]
 """
 import argparse
 import os
@@ -93,55 +93,92 @@ def program(seed):
     return "\n".join(lines) + "\n"
 
 
+class GeneratedRuns:
+    """Runs the generated programs of a check in a scratch directory, one per seed, and collects
+    what they find."""
+
+    def __init__(self, description, default_seeds):
+        parser = argparse.ArgumentParser(description=description)
+        parser.add_argument("--pycov", required=True)
+        parser.add_argument("--python", required=True)
+        parser.add_argument("--seeds", type=int, default=default_seeds)
+        parser.add_argument("--first", type=int, default=1, help="the first seed")
+        parser.add_argument("--branch", action="store_true")
+        self.args = parser.parse_args()
+        self.env = dict(os.environ)
+        self.env.pop("COVERAGE_FILE", None)
+        self.env.pop("PYTHONPATH", None)
+        self.mode = ["--branch"] if self.args.branch else []
+        self.work = None
+
+    def write(self, name, text):
+        """Writes a program; returns its path."""
+        path = os.path.join(self.work, name)
+        with open(path, "w") as out:
+            out.write(text)
+        return path
+
+    def unmeasured(self, name):
+        return run([self.args.python, name], self.work, self.env)
+
+    def pycov(self, name, data_file):
+        return run([os.path.abspath(self.args.pycov), "run", "--python", self.args.python, "--data-file", data_file,
+                    *self.mode, name], self.work, self.env)
+
+    def coverage_py(self, name, data_file):
+        return run([self.args.python, "-m", "coverage", "run", *self.mode, "--data-file", data_file, name],
+                   self.work, self.env)
+
+    def data(self, data_file):
+        return read_data(os.path.join(self.work, data_file))
+
+    def check_each(self, check_one):
+        """Calls check_one(seed) for each seed: it writes the seed's program, runs it, and returns
+        the program's path and its problems. A program with problems is copied to the temporary
+        directory for a look at it. Prints the problems and a summary; returns the exit status."""
+        failures = []
+        self.work = tempfile.mkdtemp(prefix="pycov-generated-")
+        try:
+            for seed in range(self.args.first, self.args.first + self.args.seeds):
+                path, problems = check_one(seed)
+                if problems:
+                    shutil.copy(path, os.path.join(tempfile.gettempdir(), "pycov-failed-" + os.path.basename(path)))
+                failures += problems
+        finally:
+            shutil.rmtree(self.work, ignore_errors=True)
+        for failure in failures:
+            print("FAIL:", failure)
+        print(f"{self.args.seeds} generated programs, {'branch' if self.args.branch else 'line'} coverage: "
+              f"{len(failures)} problem(s)")
+        return 1 if failures else 0
+
+
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--pycov", required=True)
-    parser.add_argument("--python", required=True)
-    parser.add_argument("--seeds", type=int, default=12)
-    parser.add_argument("--branch", action="store_true")
-    args = parser.parse_args()
-    mode = ["--branch"] if args.branch else []
-    env = dict(os.environ)
-    env.pop("COVERAGE_FILE", None)
-    env.pop("PYTHONPATH", None)
-    failures = []
-    work = tempfile.mkdtemp(prefix="pycov-generated-")
-    try:
-        for seed in range(1, args.seeds + 1):
-            failures_before = len(failures)
-            name = f"generated_{seed}.py"
-            with open(os.path.join(work, name), "w") as source:
-                source.write(program(seed))
-            plain = run([args.python, name], work, env)
-            measured = run([os.path.abspath(args.pycov), "run", "--python", args.python, "--data-file", "pycov.cov",
-                            *mode, name], work, env)
-            reference = run([args.python, "-m", "coverage", "run", *mode, "--data-file", "reference.cov", name],
-                            work, env)
-            if (plain.returncode, plain.stdout, plain.stderr) != (measured.returncode, measured.stdout, measured.stderr):
-                failures.append(f"{name}: pycov's run differs from the unmeasured run:\n{measured.stderr}")
-                continue
-            if reference.returncode != plain.returncode:
-                failures.append(f"{name}: coverage.py's run failed:\n{reference.stderr}")
-                continue
-            ours, ref = read_data(os.path.join(work, "pycov.cov")), read_data(os.path.join(work, "reference.cov"))
-            path = os.path.join(work, name)
-            got, want = set(ours.lines(path) or ()), set(ref.lines(path) or ())
+    runs = GeneratedRuns(__doc__.splitlines()[0], default_seeds=12)
+
+    def check_one(seed):
+        name = f"generated_{seed}.py"
+        path = runs.write(name, program(seed))
+        plain, measured = runs.unmeasured(name), runs.pycov(name, "pycov.cov")
+        reference = runs.coverage_py(name, "reference.cov")
+        if (plain.returncode, plain.stdout, plain.stderr) != (measured.returncode, measured.stdout, measured.stderr):
+            return path, [f"{name}: pycov's run differs from the unmeasured run:\n{measured.stderr}"]
+        if reference.returncode != plain.returncode:
+            return path, [f"{name}: coverage.py's run failed:\n{reference.stderr}"]
+        problems = []
+        ours, ref = runs.data("pycov.cov"), runs.data("reference.cov")
+        got, want = set(ours.lines(path) or ()), set(ref.lines(path) or ())
+        if got != want:
+            problems.append(f"{name}: lines differ: only pycov {sorted(got - want)}, "
+                            f"only coverage.py {sorted(want - got)}")
+        if runs.args.branch:
+            got, want = set(ours.arcs(path) or ()), set(ref.arcs(path) or ())
             if got != want:
-                failures.append(f"{name}: lines differ: only pycov {sorted(got - want)}, only coverage.py {sorted(want - got)}")
-            if args.branch:
-                got, want = set(ours.arcs(path) or ()), set(ref.arcs(path) or ())
-                if got != want:
-                    failures.append(f"{name}: arcs differ: only pycov {sorted(got - want)}, "
-                                    f"only coverage.py {sorted(want - got)}")
-            if len(failures) > failures_before:  # kept for a look at it
-                shutil.copy(path, os.path.join(tempfile.gettempdir(), f"pycov-failed-{name}"))
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    for failure in failures:
-        print("FAIL:", failure)
-    print(f"{args.seeds} generated programs, {'branch' if args.branch else 'line'} coverage: "
-          f"{len(failures)} problem(s)")
-    return 1 if failures else 0
+                problems.append(f"{name}: arcs differ: only pycov {sorted(got - want)}, "
+                                f"only coverage.py {sorted(want - got)}")
+        return path, problems
+
+    return runs.check_each(check_one)
 
 
 if __name__ == "__main__":

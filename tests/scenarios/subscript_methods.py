@@ -1,0 +1,68 @@
+# A __getitem__ written in Python, reached by subscripts in code whose lines are all recorded
+# (pycov runs such frames untraced). CPython 3.11.0-3.11.3 (Debian 12 ships 3.11.2) calls such
+# a __getitem__ from the subscript itself, without the frame-evaluation hook, once the
+# subscript has specialised; its new lines must still be recorded.
+
+
+class Shelf:
+    def __getitem__(self, index):
+        if index > 100:
+            return -index  # first run from a frame that runs untraced
+        return index
+
+
+class Crate:
+    def __getitem__(self, index):
+        if index < 0:
+            return "none"  # idem
+        return index * 2
+
+
+class Drawer:
+    def __getitem__(self, index):
+        if index == 7:
+            return "seven"  # its first call of all comes from the untraced subscript
+        return index
+
+
+def bin_item(self, index):
+    if index == "last":
+        return "empty"  # idem, in a class that no class statement made
+    return index
+
+
+Bin = type("Bin", (), {"__getitem__": bin_item})
+
+
+def pick(container, index):
+    return container[index]
+
+
+def pick_from_bin(container, index):
+    return container[index]
+
+
+def pick_again(container, index):
+    return container[index]
+
+
+def pick_later(container, index, now):
+    if now:
+        return container[index]
+    return None
+
+
+shelf, crate, drawer, bin = Shelf(), Crate(), Drawer(), Bin()
+for number in range(50):
+    pick(shelf, number)  # pick and Shelf.__getitem__'s common path: warm, then untraced
+    pick_from_bin(bin, number)
+print(pick(shelf, 500), pick_from_bin(bin, "last"))
+
+for number in range(50):
+    pick_again([number, number], 1)  # the subscript only ever saw lists so far
+print(pick_again(crate, -1))
+
+pick_later([1], 0, True)
+for number in range(50):
+    pick_later(None, number, False)  # quickened: the subscript has not run since
+print(pick_later(drawer, 7, True))

@@ -835,10 +835,11 @@ bool HasNoFileOfItsOwn(PyCodeObject* code) {
 // frame pycov runs untraced, the method would run untraced too, and its lines not yet
 // recorded would be lost (3.11.4 stopped specialising it under a hook). The specialisation
 // only takes a function whose version (a field CPython gives a function when it first
-// specialises a call to it, and that only such calls read) fits in 16 bits: pycov gives
-// every function it traces, and every __getitem__ a class statement defines, a version of
-// its own above that, so such subscripts call the method as any other call is made, through
-// the hook. The versions stay unique, as CPython's are, should anything else read them.
+// specialises a call to it, and that only such calls read) fits in 16 bits: pycov gives a
+// version of its own above that to the function of every frame the hook's general case sees
+// (every frame it traces) and to every __getitem__ a class statement defines, so that such
+// subscripts call the method as any other call is made, through the hook. The versions stay
+// unique, as CPython's are, should anything else read them.
 constexpr uint32_t kFirstFunctionVersion = 1u << 31;
 
 void KeepOutOfSubscriptCalls(PyFunctionObject* function) {
@@ -848,7 +849,8 @@ void KeepOutOfSubscriptCalls(PyFunctionObject* function) {
 }
 
 // A class body's namespace (a new reference), or nullptr for any other frame: the methods of
-// the class it makes are in it when the body returns.
+// the class it makes are in it when the body returns. Code exec'd with locals of its own
+// looks the same, and is looked at for nothing.
 PyObject* ClassNamespaceOf(_PyInterpreterFrame* frame) {
   if ((frame->f_code->co_flags & CO_OPTIMIZED) != 0 || frame->f_locals == nullptr ||
       frame->f_locals == frame->f_globals || !PyDict_Check(frame->f_locals))
@@ -859,7 +861,7 @@ PyObject* ClassNamespaceOf(_PyInterpreterFrame* frame) {
 // The __getitem__ a class body that returned defined, the one method a subscript calls by
 // itself (see above): its first call may be such a call. Reads the namespace without calling
 // into Python.
-void KeepClassSubscriptOutOfSubscriptCalls(PyObject* class_namespace) {
+void KeepClassGetitemOutOfSubscriptCalls(PyObject* class_namespace) {
   PyObject* method = PyDict_GetItemString(class_namespace, "__getitem__");  // borrowed
   if (method != nullptr && PyFunction_Check(method))
     KeepOutOfSubscriptCalls(reinterpret_cast<PyFunctionObject*>(method));
@@ -909,7 +911,7 @@ void KeepClassSubscriptOutOfSubscriptCalls(PyObject* class_namespace) {
   PyObject* result = _PyEval_EvalFrameDefault(tstate, frame, throwflag);
   t_hooked_frame = outer_hooked;
   if (class_namespace != nullptr) {
-    if (result != nullptr) KeepClassSubscriptOutOfSubscriptCalls(class_namespace);
+    if (result != nullptr) KeepClassGetitemOutOfSubscriptCalls(class_namespace);
     Py_DECREF(class_namespace);
   }
   ResumeIfPausedIn(tstate, frame);

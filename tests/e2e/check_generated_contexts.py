@@ -8,7 +8,7 @@ generators driven by `send` and coroutines driven by hand. The functions first r
 arguments 13-29, so that pycov starts their frames untraced, and then with the other
 arguments, which take new paths, from four contexts chosen by the seed: plainly, in a
 `threading` thread, inside an exception handler, under a trace function of the program's that
-it then removes, under a profile function, from a generator, in a greenlet.
+it then removes, under a profile function, from a generator, in a greenlet, in a forked child.
 
 coverage.py loses lines in some of those contexts, so the reference for the functions is
 coverage.py's run of a copy of the program that makes the same calls plainly: pycov's lines
@@ -61,7 +61,7 @@ def drive(coroutine):
         return stop.value
 """
 
-CONTEXTS = ["plain", "thread", "handler", "settrace", "setprofile", "generator", "greenlet"]
+CONTEXTS = ["plain", "thread", "handler", "settrace", "setprofile", "generator", "greenlet", "fork"]
 
 
 class ProgramWriter:
@@ -198,6 +198,8 @@ class ProgramWriter:
                 "generator": ["def phase_steps(ns):", "    for n in ns:", "        phase([n])", "        yield n",
                               f"for _ in phase_steps({chunk}):", "    pass"],
                 "greenlet": ["import greenlet", f"greenlet.greenlet(phase).switch({chunk})"],
+                "fork": ["import os", "child = os.fork()", "if child == 0:", f"    phase({chunk})", "    os._exit(0)",
+                         "os.waitpid(child, 0)"],
             }[context]
         lines.append("print(results)")
         plain.append("print(results)")

@@ -252,6 +252,10 @@ bool HitFileWriter::SwitchToForkedChild() {
     at += record->size;
   }
   arc_count_ = 0;
+  // The parent goes on running while its child gets here, and may have committed records of
+  // its own since the fork: the header copied from its file can count bytes this copy does
+  // not have. The child's file holds what was committed when it forked.
+  header_->committed = committed_;
   header_->pid = getpid();
   header_->ppid = getppid();
   header_->start_unix_ns = NowUnixNs();

@@ -169,6 +169,41 @@ TEST(HitFile, ForkedChildRecordsIntoItsOwnFile) {
   EXPECT_EQ(lines_by_pid[child], (std::set<int32_t>{2}));
 }
 
+// The parent goes on recording while its child switches files: a record the parent commits
+// after the fork, before the child has copied the file, must not be counted in the child's.
+TEST(HitFile, ForkedChildFileIsWholeWhenTheParentCommitsMeanwhile) {
+  TestDir dir;
+  HitFileWriter writer;
+  ASSERT_TRUE(writer.Open(dir.path(), 0, ""));
+  const uint32_t file = uint32_t(writer.AddFile("/src/f.py"));
+  SetLine(writer.AllocateLines(file, 64), 1);
+  int parent_committed[2];
+  ASSERT_EQ(pipe(parent_committed), 0);
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    char go;
+    if (read(parent_committed[0], &go, 1) != 1) _exit(3);
+    _exit(writer.SwitchToForkedChild() ? 0 : 2);
+  }
+  SetLine(writer.AllocateLines(file, 512), 300);  // a new record, committed after the fork
+  ASSERT_EQ(write(parent_committed[1], "g", 1), 1);
+  int status = 0;
+  waitpid(child, &status, 0);
+  close(parent_committed[0]);
+  close(parent_committed[1]);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+
+  auto files = HitFilesIn(dir.path());
+  ASSERT_EQ(files.size(), 2u);
+  for (const auto& path : files) {
+    auto hits = ReadHitFile(path);
+    ASSERT_TRUE(hits.ok()) << hits.error().message;
+    if (hits->pid == child) EXPECT_TRUE(hits->files.at(0).lines.empty());
+    else EXPECT_EQ(hits->files.at(0).lines, (std::set<int32_t>{1, 300}));
+  }
+}
+
 TEST(HitFile, ReaderRejectsDamagedFilesByName) {
   TestDir dir;
   std::string junk = dir.Write("junk.hits", std::string(5000, 'x'));

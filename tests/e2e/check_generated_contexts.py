@@ -4,11 +4,14 @@ other contexts.
 Each program (one per seed, the same every run) has a few functions built from `if`/`elif`,
 `while` and `for` (with `break`, `continue` and `else`), `try` in every form, `with`, closures
 and lambdas, comprehensions, `match`, subscripts and properties of classes written in Python,
-generators driven by `send` and coroutines driven by hand. The functions first run with
-arguments 13-29, so that pycov starts their frames untraced, and then with the other
-arguments, which take new paths, from four contexts chosen by the seed: plainly, in a
-`threading` thread, inside an exception handler, under a trace function of the program's that
-it then removes, under a profile function, from a generator, in a greenlet, in a forked child.
+a descriptor, `__class_getitem__`, `__init_subclass__` of classes made by `type()`,
+exceptions thrown into generators, generators driven by `send` and coroutines driven by hand.
+The functions first run with arguments 13-29, so that pycov starts their frames untraced, and
+then with the other arguments, which take new paths, from four contexts chosen by the seed:
+plainly, in a
+`threading` thread, in a `_thread.start_new_thread` thread, inside an exception handler, under
+a trace function of the program's that it then removes (set at module level or inside a
+function), under a profile function, from a generator, in a greenlet, in a forked child.
 
 coverage.py loses lines in some of those contexts, so the reference for the functions is
 coverage.py's run of a copy of the program that makes the same calls plainly: pycov's lines
@@ -45,6 +48,32 @@ class Shelf:
         if self.n > 45:
             return 0
         return self.n * 2
+class Described:
+    def __get__(self, obj, kind=None):
+        if obj is not None and obj.n > 50:
+            return -1
+        return 1
+class Holder:
+    d = Described()
+    def __init__(self, n):
+        self.n = n
+    def __class_getitem__(cls, item):
+        if item > 55:
+            return "late"
+        return item
+    def __init_subclass__(cls, **options):
+        if options.get("late"):
+            cls.flag = True
+def thrower(n):
+    try:
+        yield 1
+        yield 2
+    except KeyError:
+        if n > 33:
+            yield 3
+    finally:
+        if n < 5:
+            pass
 def boom(n, k):
     if n == k:
         raise (KeyError if k % 2 else ValueError)(n)
@@ -61,7 +90,8 @@ def drive(coroutine):
         return stop.value
 """
 
-CONTEXTS = ["plain", "thread", "handler", "settrace", "setprofile", "generator", "greenlet", "fork"]
+CONTEXTS = ["plain", "thread", "start_new_thread", "handler", "settrace", "settrace_in_function", "setprofile",
+            "generator", "greenlet", "fork"]
 
 
 class ProgramWriter:
@@ -87,7 +117,8 @@ class ProgramWriter:
         for _ in range(rnd.randint(1, 3)):
             kinds = ["add", "add", "call"]
             if depth < 3:
-                kinds += ["if", "while", "for", "try", "with", "closure", "comprehension", "match", "subscript"]
+                kinds += ["if", "while", "for", "try", "with", "closure", "comprehension", "match", "subscript",
+                          "descriptor", "subclass", "throw"]
                 kinds += ["break", "continue"] if "loop" in inside else []
                 kinds += ["yield"] if "generator" in inside else []
                 kinds += ["await"] if "coroutine" in inside else []
@@ -147,8 +178,16 @@ class ProgramWriter:
             elif kind == "match":
                 lines += [f"{pad}match n % {rnd.randint(2, 6)}:", f"{pad}    case 0:"] + nested(8)
                 lines += [f"{pad}    case 1 | 2:", f"{pad}        acc += 1", f"{pad}    case _:"] + nested(8)
-            else:
+            elif kind == "subscript":
                 lines.append(f"{pad}acc += Shelf(n)[n % {rnd.randint(3, 50)}] + Shelf(n).twice")
+            elif kind == "descriptor":
+                lines.append(f"{pad}acc += Holder(n).d + (1 if Holder[n] == 'late' else 0)")
+            elif kind == "subclass":
+                lines.append(f"{pad}acc += len(type('Sub', (Holder,), {{}}, late=n > {rnd.randint(30, 58)}).__dict__)")
+            else:
+                lines += [f"{pad}thrown = thrower(n)", f"{pad}next(thrown)", f"{pad}try:",
+                          f"{pad}    acc += thrown.throw(KeyError) or 0", f"{pad}except (KeyError, StopIteration):",
+                          f"{pad}    acc -= 1", f"{pad}thrown.close()"]
         return lines
 
     def function(self, index):
@@ -198,6 +237,11 @@ class ProgramWriter:
                 "generator": ["def phase_steps(ns):", "    for n in ns:", "        phase([n])", "        yield n",
                               f"for _ in phase_steps({chunk}):", "    pass"],
                 "greenlet": ["import greenlet", f"greenlet.greenlet(phase).switch({chunk})"],
+                "start_new_thread": ["import _thread, time", "done = []",
+                                     f"_thread.start_new_thread(lambda: (phase({chunk}), done.append(1)), ())",
+                                     "while not done:", "    time.sleep(0.001)"],
+                "settrace_in_function": ["def traced_phase(ns):", "    sys.settrace(lambda *a: None)", "    phase(ns)",
+                                         "    sys.settrace(None)", f"traced_phase({chunk})"],
                 "fork": ["import os", "child = os.fork()", "if child == 0:", f"    phase({chunk})", "    os._exit(0)",
                          "os.waitpid(child, 0)"],
             }[context]

@@ -11,7 +11,8 @@ then with the other arguments, which take new paths, from four contexts chosen b
 plainly, in a
 `threading` thread, in a `_thread.start_new_thread` thread, inside an exception handler, under
 a trace function of the program's that it then removes (set at module level or inside a
-function), under a profile function, from a generator, in a greenlet, in a forked child.
+function), under a profile function, from a generator, in a greenlet, in a forked child (also
+while a thread of the parent runs), in a signal handler, an `atexit` function, a `__del__`.
 
 coverage.py loses lines in some of those contexts, so the reference for the functions is
 coverage.py's run of a copy of the program that makes the same calls plainly: pycov's lines
@@ -91,7 +92,7 @@ def drive(coroutine):
 """
 
 CONTEXTS = ["plain", "thread", "start_new_thread", "handler", "settrace", "settrace_in_function", "setprofile",
-            "generator", "greenlet", "fork"]
+            "generator", "greenlet", "fork", "fork_while_a_thread_runs", "signal_handler", "atexit", "finalizer"]
 
 
 class ProgramWriter:
@@ -242,6 +243,15 @@ class ProgramWriter:
                                      "while not done:", "    time.sleep(0.001)"],
                 "settrace_in_function": ["def traced_phase(ns):", "    sys.settrace(lambda *a: None)", "    phase(ns)",
                                          "    sys.settrace(None)", f"traced_phase({chunk})"],
+                "fork_while_a_thread_runs": [
+                    "import os", f"busy = threading.Thread(target=phase, args=({chunk[:half]},))", "busy.start()",
+                    "child = os.fork()", "if child == 0:", f"    phase({chunk[half:]})", "    os._exit(0)",
+                    "os.waitpid(child, 0)", "busy.join()"],
+                "signal_handler": ["import os, signal", f"signal.signal(signal.SIGUSR1, lambda *a: phase({chunk}))",
+                                   "os.kill(os.getpid(), signal.SIGUSR1)",
+                                   "signal.signal(signal.SIGUSR1, signal.SIG_DFL)"],
+                "atexit": ["import atexit", f"atexit.register(phase, {chunk})"],
+                "finalizer": ["class Last:", "    def __del__(self):", f"        phase({chunk})", "Last()"],
                 "fork": ["import os", "child = os.fork()", "if child == 0:", f"    phase({chunk})", "    os._exit(0)",
                          "os.waitpid(child, 0)"],
             }[context]

@@ -92,7 +92,10 @@ struct CodeState {
   std::vector<int32_t> lines;        // every line an instruction of this code object carries
   uint32_t complete_kinds = 0;       // bit per ThreadKind: all `lines` (and all arcs) recorded
   // Bit per ThreadKind: every line (and arc) a frame records before an exception event in it
-  // is recorded, so its frames may start untraced. Implied by complete_kinds.
+  // is recorded, so its frames may start untraced. Implied by complete_kinds, except for code
+  // that is not optimised (module and class bodies, exec'd code), whose frames always take
+  // the hook's general case: it looks at the methods a class body defines (see
+  // KeepClassGetitemOutOfSubscriptCalls).
   uint32_t untraced_kinds = 0;
   uint64_t fork_generation = 0;      // the kinds hold for this process only
   uint64_t checked_at[kThreadKinds] = {};  // g_new_records when last found incomplete
@@ -473,10 +476,11 @@ void CheckRecorded(CodeState* state, uint32_t kind) {
   const bool all_lines = AllLinesRecorded(slot, kind, state->lines);
   // With line coverage, code whose lines are all recorded needs no analysis.
   const bool complete = all_lines && (!g->branch || (WorkOutArcs(state) && AllArcsRecorded(slot, state->arcs.all)));
+  const bool optimised = (state->code->co_flags & CO_OPTIMIZED) != 0;
   if (complete) {
     state->complete_kinds |= bit;
-    state->untraced_kinds |= bit;
-  } else if (!(state->untraced_kinds & bit) && WorkOutArcs(state) &&
+    if (optimised) state->untraced_kinds |= bit;
+  } else if (optimised && !(state->untraced_kinds & bit) && WorkOutArcs(state) &&
              AllLinesRecorded(slot, kind, state->lines_without_exceptions) &&
              (!g->branch || AllArcsRecorded(slot, state->arcs.without_exceptions))) {
     state->untraced_kinds |= bit;
@@ -837,9 +841,10 @@ bool HasNoFileOfItsOwn(PyCodeObject* code) {
 // only takes a function whose version (a field CPython gives a function when it first
 // specialises a call to it, and that only such calls read) fits in 16 bits: pycov gives a
 // version of its own above that to the function of every frame the hook's general case sees
-// (every frame it traces) and to every __getitem__ a class statement defines, so that such
-// subscripts call the method as any other call is made, through the hook. The versions stay
-// unique, as CPython's are, should anything else read them.
+// (every frame it traces) and to every __getitem__ a class statement of a measured file
+// defines (an unmeasured one has no lines to lose, and what it calls passes the hook), so
+// that such subscripts call the method as any other call is made, through the hook. The
+// versions stay unique, as CPython's are, should anything else read them.
 constexpr uint32_t kFirstFunctionVersion = 1u << 31;
 
 void KeepOutOfSubscriptCalls(PyFunctionObject* function) {
@@ -953,9 +958,7 @@ inline bool PycovAloneTraces(PyThreadState* tstate) {
 // what NothingToRecord implies already known: pycov's function alone traces the thread, not
 // paused, nothing chained), which keeps the hook's own cost per call small.
 PyObject* EvalFrame(PyThreadState* tstate, _PyInterpreterFrame* frame, int throwflag) {
-  // Not optimised: module and class bodies and exec'd code, the general case for class bodies.
-  if (!NothingToRecord(tstate, frame->f_code) || (frame->f_code->co_flags & CO_OPTIMIZED) == 0)
-    return EvalFrameGeneral(tstate, frame, throwflag);
+  if (!NothingToRecord(tstate, frame->f_code)) return EvalFrameGeneral(tstate, frame, throwflag);
   _PyCFrame* caller = tstate->cframe;
   const uint8_t caller_tracing = caller->use_tracing;
   caller->use_tracing = 0;

@@ -26,7 +26,7 @@ import random
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from check_generated_programs import GeneratedRuns  # noqa: E402
+from check_generated_programs import GeneratedRuns, differences  # noqa: E402
 
 PRELUDE = """\
 import sys, threading
@@ -274,29 +274,24 @@ def main():
         if unmeasured.returncode != 0 or reference.returncode != 0 or plain.returncode != 0:
             return path, [f"{name}: a run failed:\n{unmeasured.stderr[-2000:]}{reference.stderr[-2000:]}"
                           f"{plain.stderr[-2000:]}"]
-        problems = []
         ours, theirs, plain_data = runs.data("pycov.cov"), runs.data("reference.cov"), runs.data("plain.cov")
 
         def in_functions(line):
             return 0 < line <= functions_end
 
+        def of_functions(arcs):
+            return {arc for arc in arcs or () if in_functions(arc[0]) or in_functions(arc[1])}
+
         got = set(ours.lines(path) or ())
-        got_in_functions = {line for line in got if in_functions(line)}
-        want = {line for line in plain_data.lines(plain_path) or () if in_functions(line)}
-        if got_in_functions != want:
-            problems.append(f"{name}: lines of the functions differ from coverage.py's plain run: only pycov "
-                            f"{sorted(got_in_functions - want)}, only coverage.py {sorted(want - got)}")
+        problems = differences(f"{name}: lines of the functions (against coverage.py's plain run)",
+                               {line for line in got if in_functions(line)},
+                               {line for line in plain_data.lines(plain_path) or () if in_functions(line)})
         lost = {line for line in theirs.lines(path) or () if not in_functions(line)} - got
         if lost:
             problems.append(f"{name}: lines of the calls that coverage.py has and pycov has not: {sorted(lost)}")
         if runs.args.branch:
-            def of_functions(arcs):
-                return {arc for arc in arcs or () if in_functions(arc[0]) or in_functions(arc[1])}
-
-            got_arcs, want_arcs = of_functions(ours.arcs(path)), of_functions(plain_data.arcs(plain_path))
-            if got_arcs != want_arcs:
-                problems.append(f"{name}: arcs of the functions differ from coverage.py's plain run: only pycov "
-                                f"{sorted(got_arcs - want_arcs)}, only coverage.py {sorted(want_arcs - got_arcs)}")
+            problems += differences(f"{name}: arcs of the functions (against coverage.py's plain run)",
+                                    of_functions(ours.arcs(path)), of_functions(plain_data.arcs(plain_path)))
         return path, problems
 
     return runs.check_each(check_one)

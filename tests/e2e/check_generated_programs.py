@@ -93,6 +93,13 @@ def program(seed):
     return "\n".join(lines) + "\n"
 
 
+def differences(what, got, want):
+    """The problem, if any, of pycov's `got` differing from coverage.py's `want`."""
+    if got == want:
+        return []
+    return [f"{what} differ: only pycov {sorted(got - want)}, only coverage.py {sorted(want - got)}"]
+
+
 class GeneratedRuns:
     """Runs the generated programs of a check in a scratch directory, one per seed, and collects
     what they find."""
@@ -165,17 +172,10 @@ def main():
             return path, [f"{name}: pycov's run differs from the unmeasured run:\n{measured.stderr}"]
         if reference.returncode != plain.returncode:
             return path, [f"{name}: coverage.py's run failed:\n{reference.stderr}"]
-        problems = []
         ours, ref = runs.data("pycov.cov"), runs.data("reference.cov")
-        got, want = set(ours.lines(path) or ()), set(ref.lines(path) or ())
-        if got != want:
-            problems.append(f"{name}: lines differ: only pycov {sorted(got - want)}, "
-                            f"only coverage.py {sorted(want - got)}")
+        problems = differences(f"{name}: lines", set(ours.lines(path) or ()), set(ref.lines(path) or ()))
         if runs.args.branch:
-            got, want = set(ours.arcs(path) or ()), set(ref.arcs(path) or ())
-            if got != want:
-                problems.append(f"{name}: arcs differ: only pycov {sorted(got - want)}, "
-                                f"only coverage.py {sorted(want - got)}")
+            problems += differences(f"{name}: arcs", set(ours.arcs(path) or ()), set(ref.arcs(path) or ()))
         return path, problems
 
     return runs.check_each(check_one)

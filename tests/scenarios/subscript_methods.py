@@ -34,6 +34,21 @@ def bin_item(self, index):
 Bin = type("Bin", (), {"__getitem__": bin_item})
 
 
+def make_tray(width):
+    class Tray:  # a class statement run again and again: its body's lines are all recorded
+        def __getitem__(self, index):
+            if index == 99:
+                return "rare"  # first run from the untraced subscript, the class made afresh
+            return index + width
+    return Tray()
+
+
+def pick_from_tray(container, index, now):
+    if now:
+        return container[index]
+    return None
+
+
 def pick(container, index):
     return container[index]
 
@@ -66,3 +81,9 @@ pick_later([1], 0, True)
 for number in range(50):
     pick_later(None, number, False)  # quickened: the subscript has not run since
 print(pick_later(drawer, 7, True))
+
+pick_from_tray([1], 0, True)
+for number in range(50):
+    make_tray(number)
+    pick_from_tray(None, number, False)
+print(pick_from_tray(make_tray(1), 99, True))

@@ -92,10 +92,7 @@ struct CodeState {
   std::vector<int32_t> lines;        // every line an instruction of this code object carries
   uint32_t complete_kinds = 0;       // bit per ThreadKind: all `lines` (and all arcs) recorded
   // Bit per ThreadKind: every line (and arc) a frame records before an exception event in it
-  // is recorded, so its frames may start untraced. Implied by complete_kinds, except for code
-  // that is not optimised (module and class bodies, exec'd code), whose frames always take
-  // the hook's general case: it looks at the methods a class body defines (see
-  // KeepClassGetitemOutOfSubscriptCalls).
+  // is recorded, so its frames may start untraced. Implied by complete_kinds.
   uint32_t untraced_kinds = 0;
   uint64_t fork_generation = 0;      // the kinds hold for this process only
   uint64_t checked_at[kThreadKinds] = {};  // g_new_records when last found incomplete
@@ -476,11 +473,10 @@ void CheckRecorded(CodeState* state, uint32_t kind) {
   const bool all_lines = AllLinesRecorded(slot, kind, state->lines);
   // With line coverage, code whose lines are all recorded needs no analysis.
   const bool complete = all_lines && (!g->branch || (WorkOutArcs(state) && AllArcsRecorded(slot, state->arcs.all)));
-  const bool optimised = (state->code->co_flags & CO_OPTIMIZED) != 0;
   if (complete) {
     state->complete_kinds |= bit;
-    if (optimised) state->untraced_kinds |= bit;
-  } else if (optimised && !(state->untraced_kinds & bit) && WorkOutArcs(state) &&
+    state->untraced_kinds |= bit;
+  } else if (!(state->untraced_kinds & bit) && WorkOutArcs(state) &&
              AllLinesRecorded(slot, kind, state->lines_without_exceptions) &&
              (!g->branch || AllArcsRecorded(slot, state->arcs.without_exceptions))) {
     state->untraced_kinds |= bit;
@@ -839,11 +835,11 @@ bool HasNoFileOfItsOwn(PyCodeObject* code) {
 // frame pycov runs untraced, the method would run untraced too, and its lines not yet
 // recorded would be lost (3.11.4 stopped specialising it under a hook). The specialisation
 // only takes a function whose version (a field CPython gives a function when it first
-// specialises a call to it, and that only such calls read) fits in 16 bits: pycov gives a
-// version of its own above that to the function of every frame the hook's general case sees
-// (every frame it traces) and to every __getitem__ a class statement of a measured file
-// defines (an unmeasured one has no lines to lose, and what it calls passes the hook), so
-// that such subscripts call the method as any other call is made, through the hook. The
+// specialises a call to it, and that only such calls read) fits in 16 bits. pycov gives a
+// version of its own above that to every function that becomes a class's __getitem__ (see
+// WatchSubscriptMethods), and to the function of every frame the hook's general case sees
+// (every frame it traces; a function whose code or defaults are replaced loses its version),
+// so that such subscripts call the method as any other call is made, through the hook. The
 // versions stay unique, as CPython's are, should anything else read them.
 constexpr uint32_t kFirstFunctionVersion = 1u << 31;
 
@@ -853,27 +849,84 @@ void KeepOutOfSubscriptCalls(PyFunctionObject* function) {
   function->func_version = g->next_function_version++;
 }
 
-// A class body's namespace (a new reference), or nullptr for any other frame: the methods of
-// the class it makes are in it when the body returns. Code exec'd with locals of its own
-// looks the same, and is looked at for nothing.
-PyObject* ClassNamespaceOf(_PyInterpreterFrame* frame) {
-  if ((frame->f_code->co_flags & CO_OPTIMIZED) != 0 || frame->f_locals == nullptr ||
-      frame->f_locals == frame->f_globals || !PyDict_Check(frame->f_locals))
-    return nullptr;
-  return Py_NewRef(frame->f_locals);
+PyObject* g_getitem_name = nullptr;  // "__getitem__", interned
+
+// The __getitem__ a class defines itself, if written in Python. Reads the class's dict
+// without calling into Python.
+void KeepSubscriptMethodOutOfSubscriptCalls(PyTypeObject* type) {
+  if (!(type->tp_flags & Py_TPFLAGS_HEAPTYPE) || type->tp_dict == nullptr) return;
+  PyObject* method = PyDict_GetItem(type->tp_dict, g_getitem_name);  // borrowed; a str key raises nothing
+  if (method != nullptr && PyFunction_Check(method)) KeepOutOfSubscriptCalls(reinterpret_cast<PyFunctionObject*>(method));
 }
 
-// The __getitem__ a class body that returned defined, the one method a subscript calls by
-// itself (see above): its first call may be such a call. Reads the namespace without calling
-// into Python.
-void KeepClassGetitemOutOfSubscriptCalls(PyObject* class_namespace) {
-  PyObject* method = PyDict_GetItemString(class_namespace, "__getitem__");  // borrowed
-  if (method != nullptr && PyFunction_Check(method))
-    KeepOutOfSubscriptCalls(reinterpret_cast<PyFunctionObject*>(method));
+// How `type` makes classes and sets their attributes, before pycov wrapped them.
+newfunc g_type_new = nullptr;
+setattrofunc g_type_setattro = nullptr;
+
+// `type`'s tp_new, wrapped: every class made in Python (class statements, type(), metaclasses
+// that call type.__new__) passes here, with the methods it was made with.
+PyObject* NewType(PyTypeObject* metatype, PyObject* args, PyObject* kwds) {
+  PyObject* made = g_type_new(metatype, args, kwds);
+  if (made != nullptr && PyType_Check(made)) KeepSubscriptMethodOutOfSubscriptCalls(reinterpret_cast<PyTypeObject*>(made));
+  return made;
+}
+
+// `type`'s tp_setattro, wrapped: a __getitem__ put on a class after it was made.
+int SetTypeAttribute(PyObject* type, PyObject* name, PyObject* value) {
+  const int status = g_type_setattro(type, name, value);
+  if (status == 0 && value != nullptr && PyFunction_Check(value) && PyUnicode_Check(name) &&
+      (name == g_getitem_name || PyUnicode_Compare(name, g_getitem_name) == 0))
+    KeepOutOfSubscriptCalls(reinterpret_cast<PyFunctionObject*>(value));
+  return status;
+}
+
+// Every function that becomes a class's __getitem__ gets a version of pycov's (above): the
+// __getitem__ of the classes that exist when tracing starts (some modules are imported before
+// it: what .pth files import, Debian's own sitecustomize), and, through `type`'s tp_new and
+// tp_setattro, wrapped, those of classes made or changed later. Nothing the program can see
+// changes: the wrappers call what they wrap and only set a version. CPython compares these
+// slot pointers along a class's metaclasses (type.__new__ and type.__setattr__ refuse a
+// metaclass whose slot differs from type's without a Python method in between), so every
+// metaclass that has type's own slot gets the wrapper too, and so do the slot wrappers
+// behind type.__setattr__ and type.__delattr__, which metaclasses made later take their
+// tp_setattro from.
+bool WatchSubscriptMethods() {
+  if (g_type_new != nullptr) return true;  // once: wrapping the wrappers would loop
+  g_getitem_name = PyUnicode_InternFromString("__getitem__");
+  if (g_getitem_name == nullptr) return false;
+  g_type_new = PyType_Type.tp_new;
+  g_type_setattro = PyType_Type.tp_setattro;
+  for (const char* name : {"__setattr__", "__delattr__"}) {  // both call tp_setattro
+    PyObject* slot = PyDict_GetItemString(PyType_Type.tp_dict, name);  // borrowed
+    if (slot == nullptr || !Py_IS_TYPE(slot, &PyWrapperDescr_Type)) continue;
+    auto* wrapper = reinterpret_cast<PyWrapperDescrObject*>(slot);
+    if (wrapper->d_wrapped == reinterpret_cast<void*>(g_type_setattro))
+      wrapper->d_wrapped = reinterpret_cast<void*>(SetTypeAttribute);
+  }
+  // Every class there is, from `object` down through tp_subclasses (in 3.11 a dict of weak
+  // references, keyed by id). A class with several bases is listed under each; it is visited
+  // from its tp_base alone, so once.
+  std::vector<PyTypeObject*> to_visit{&PyBaseObject_Type};
+  while (!to_visit.empty()) {
+    PyTypeObject* type = to_visit.back();
+    to_visit.pop_back();
+    if (type->tp_new == g_type_new) type->tp_new = NewType;
+    if (type->tp_setattro == g_type_setattro) type->tp_setattro = SetTypeAttribute;
+    KeepSubscriptMethodOutOfSubscriptCalls(type);
+    if (type->tp_subclasses == nullptr || !PyDict_Check(type->tp_subclasses)) continue;
+    Py_ssize_t position = 0;
+    PyObject* reference = nullptr;
+    while (PyDict_Next(type->tp_subclasses, &position, nullptr, &reference)) {
+      PyObject* subclass = PyWeakref_GET_OBJECT(reference);
+      if (subclass != Py_None && PyType_Check(subclass) && reinterpret_cast<PyTypeObject*>(subclass)->tp_base == type)
+        to_visit.push_back(reinterpret_cast<PyTypeObject*>(subclass));
+    }
+  }
+  return true;
 }
 
 // The hook's general case: tracing paused, a thread to adopt, a frame to trace, a program with
-// trace or profile functions of its own, a class body.
+// trace or profile functions of its own.
 [[gnu::noinline]] PyObject* EvalFrameGeneral(PyThreadState* tstate, _PyInterpreterFrame* frame, int throwflag) {
   KeepOutOfSubscriptCalls(frame->f_func);
   // A frame called from a paused one: tracing resumes for it (if it needs it) and is paused
@@ -910,15 +963,10 @@ void KeepClassGetitemOutOfSubscriptCalls(PyObject* class_namespace) {
     SlotForCode(frame->f_code);
   }
   caller->use_tracing = NothingToRecord(tstate, frame->f_code) ? 0 : CPythonTracingState(tstate);
-  PyObject* class_namespace = ClassNamespaceOf(frame);
   _PyInterpreterFrame* outer_hooked = t_hooked_frame;
   t_hooked_frame = frame;
   PyObject* result = _PyEval_EvalFrameDefault(tstate, frame, throwflag);
   t_hooked_frame = outer_hooked;
-  if (class_namespace != nullptr) {
-    if (result != nullptr) KeepClassGetitemOutOfSubscriptCalls(class_namespace);
-    Py_DECREF(class_namespace);
-  }
   ResumeIfPausedIn(tstate, frame);
   // The caller's own setting back, unless the frame changed who traces the thread (the
   // program set or removed a trace or profile function): then as CPython itself would set it.
@@ -1459,6 +1507,7 @@ PyObject* Start(PyObject*, PyObject* args) {
     pthread_atfork(nullptr, nullptr, AfterForkInChild);
     atfork_registered = true;
   }
+  if (!WatchSubscriptMethods()) return nullptr;
   g->started = true;
   _PyInterpreterState_SetEvalFrameFunc(PyInterpreterState_Get(), EvalFrame);
   Adopt(PyThreadState_Get());

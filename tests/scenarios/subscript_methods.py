@@ -1,7 +1,10 @@
 # A __getitem__ written in Python, reached by subscripts in code whose lines are all recorded
 # (pycov runs such frames untraced). CPython 3.11.0-3.11.3 (Debian 12 ships 3.11.2) calls such
 # a __getitem__ from the subscript itself, without the frame-evaluation hook, once the
-# subscript has specialised; its new lines must still be recorded.
+# subscript has specialised; its new lines must still be recorded, however the method came
+# to be the class's.
+
+import abc
 
 
 class Shelf:
@@ -32,6 +35,36 @@ def bin_item(self, index):
 
 
 Bin = type("Bin", (), {"__getitem__": bin_item})
+
+
+def cabinet_item(self, index):
+    if index == 3:
+        return "three"  # first call of all from the untraced subscript, class made by type()
+    return index
+
+
+Cabinet = type("Cabinet", (), {"__getitem__": cabinet_item})
+
+
+class Locker(abc.ABC):  # a metaclass made before pycov started
+    pass
+
+
+def locker_item(self, index):
+    if index == 4:
+        return "four"  # first call of all from the untraced subscript, method set afterwards
+    return index
+
+
+Locker.__getitem__ = locker_item
+
+
+def make_box_class():
+    def box_item(self, index):
+        if index == 5:
+            return "five"  # idem, a function made in a function, class made by type()
+        return index
+    return type("Box", (), {"__getitem__": box_item})
 
 
 def make_tray(width):
@@ -87,3 +120,28 @@ for number in range(50):
     make_tray(number)
     pick_from_tray(None, number, False)
 print(pick_from_tray(make_tray(1), 99, True))
+
+
+def pick_from_cabinet(container, index, now):
+    if now:
+        return container[index]
+    return None
+
+
+def pick_from_locker(container, index, now):
+    if now:
+        return container[index]
+    return None
+
+
+def pick_from_box(container, index, now):
+    if now:
+        return container[index]
+    return None
+
+
+for picker in (pick_from_cabinet, pick_from_locker, pick_from_box):
+    picker([1], 0, True)
+    for number in range(50):
+        picker(None, number, False)  # quickened, the subscript not run since, as above
+print(pick_from_cabinet(Cabinet(), 3, True), pick_from_locker(Locker(), 4, True), pick_from_box(make_box_class()(), 5, True))

@@ -3,12 +3,12 @@ other contexts.
 
 Each program (one per seed, the same every run) has a few functions built from `if`/`elif`,
 `while` and `for` (with `break`, `continue` and `else`), `try` in every form, `with`, closures
-and lambdas, comprehensions, `match`, subscripts and properties of classes written in Python,
-a descriptor, `__class_getitem__`, `__init_subclass__` of classes made by `type()`,
-exceptions thrown into generators, generators driven by `send` and coroutines driven by hand.
-The functions first run with arguments 13-29, so that pycov starts their frames untraced, and
-then with the other arguments, which take new paths, from four contexts chosen by the seed:
-plainly, in a
+and lambdas, comprehensions, `match`, subscripts and properties of classes written in Python
+(with a `__getitem__` given by `type()` or set afterwards), a descriptor, `__class_getitem__`,
+`__init_subclass__` of classes made by `type()`, exceptions thrown into generators,
+generators driven by `send` and coroutines driven by hand. The functions first run with
+arguments 13-29, so that pycov starts their frames untraced, and then with the other
+arguments, which take new paths, from four contexts chosen by the seed: plainly, in a
 `threading` thread, in a `_thread.start_new_thread` thread, inside an exception handler, under
 a trace function of the program's that it then removes (set at module level or inside a
 function), under a profile function, from a generator, in a greenlet, in a forked child (also
@@ -49,6 +49,25 @@ class Shelf:
         if self.n > 45:
             return 0
         return self.n * 2
+def crate_item(self, i):
+    if i > 42:
+        return -i
+    return i + 1
+Crate = type("Crate", (), {"__getitem__": crate_item})
+class Bin:
+    pass
+def bin_item(self, i):
+    if i < 4:
+        return i * 3
+    return i
+Bin.__getitem__ = bin_item
+def pick(c, i, now):
+    if now:
+        return c[i]
+    return 0
+pick([1], 0, True)
+for _ in range(50):
+    pick(None, 0, False)
 class Described:
     def __get__(self, obj, kind=None):
         if obj is not None and obj.n > 50:
@@ -180,7 +199,11 @@ class ProgramWriter:
                 lines += [f"{pad}match n % {rnd.randint(2, 6)}:", f"{pad}    case 0:"] + nested(8)
                 lines += [f"{pad}    case 1 | 2:", f"{pad}        acc += 1", f"{pad}    case _:"] + nested(8)
             elif kind == "subscript":
-                lines.append(f"{pad}acc += Shelf(n)[n % {rnd.randint(3, 50)}] + Shelf(n).twice")
+                # Crate's and Bin's __getitem__ (one from type(), one set afterwards) may first be
+                # called from pick's subscript, quickened without having run, in a frame that runs
+                # untraced.
+                lines.append(f"{pad}acc += Shelf(n)[n % {rnd.randint(3, 50)}] + Shelf(n).twice + "
+                             f"pick({rnd.choice(['Crate', 'Bin'])}(), n, True)")
             elif kind == "descriptor":
                 lines.append(f"{pad}acc += Holder(n).d + (1 if Holder[n] == 'late' else 0)")
             elif kind == "subclass":
@@ -238,9 +261,10 @@ class ProgramWriter:
                 "generator": ["def phase_steps(ns):", "    for n in ns:", "        phase([n])", "        yield n",
                               f"for _ in phase_steps({chunk}):", "    pass"],
                 "greenlet": ["import greenlet", f"greenlet.greenlet(phase).switch({chunk})"],
-                "start_new_thread": ["import _thread, time", "done = []",
-                                     f"_thread.start_new_thread(lambda: (phase({chunk}), done.append(1)), ())",
-                                     "while not done:", "    time.sleep(0.001)"],
+                # Waits on a lock: a wait loop's lines would run or not with the threads' timing.
+                "start_new_thread": ["import _thread", "finished = _thread.allocate_lock()", "finished.acquire()",
+                                     f"_thread.start_new_thread(lambda: (phase({chunk}), finished.release()), ())",
+                                     "finished.acquire()"],
                 "settrace_in_function": ["def traced_phase(ns):", "    sys.settrace(lambda *a: None)", "    phase(ns)",
                                          "    sys.settrace(None)", f"traced_phase({chunk})"],
                 "fork_while_a_thread_runs": [

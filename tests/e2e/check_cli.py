@@ -213,6 +213,44 @@ class BadInput(CliTest):
                                 "print(probe(False))\n")
         self.assert_measured_run_matches_plain("paused.py", plain_shows="None")
 
+    def test_subscript_method_of_a_class_made_before_pycov_started_keeps_its_lines(self):
+        # CPython 3.11.0-3.11.3 call a __getitem__ written in Python from a specialised
+        # subscript without passing the frame hook (docs/performance.md). A module that a .pth
+        # file imports exists before pycov's tracer starts (on Debian, `collections` often
+        # does): its classes' __getitem__ must be kept out of such calls all the same.
+        site_packages = os.path.join(self.dir, "userbase", "lib", "python3.11", "site-packages")
+        os.makedirs(site_packages)
+        self.write("userbase/lib/python3.11/site-packages/early.pth",
+                   f"import sys; sys.path.insert(0, {self.dir!r}); import early_shelf\n")
+        self.write("early_shelf.py", "import sys\n"
+                                     "BEFORE_SITECUSTOMIZE = 'sitecustomize' not in sys.modules\n"
+                                     "class EarlyShelf:\n"
+                                     "    def __getitem__(self, index):\n"
+                                     "        if index == 'late':\n"
+                                     "            return 'late'  # first run from an untraced subscript\n"
+                                     "        return index\n")
+        self.write("main.py", "import early_shelf\n"
+                              "def pick_later(container, index, now):\n"
+                              "    if now:\n"
+                              "        return container[index]\n"
+                              "    return None\n"
+                              "pick_later([1], 0, True)\n"
+                              "for number in range(50):\n"
+                              "    pick_later(None, number, False)  # quickened, the subscript not run since\n"
+                              "print(early_shelf.BEFORE_SITECUSTOMIZE, pick_later(early_shelf.EarlyShelf(), 'late', True))\n")
+        env = dict(os.environ, PYTHONUSERBASE=os.path.join(self.dir, "userbase"))
+        env.pop("PYTHONPATH", None)
+        plain = subprocess.run([PYTHON, "main.py"], cwd=self.dir, env=env, capture_output=True, text=True, timeout=60)
+        self.assertEqual((plain.returncode, plain.stdout), (0, "True late\n"), plain.stderr)
+        for mode in ([], ["--branch"]):
+            with self.subTest(mode=mode):
+                measured = self.pycov("run", "--python", PYTHON, *mode, "main.py", env=env)
+                self.assertEqual((measured.returncode, measured.stdout), (0, plain.stdout), measured.stderr)
+                from coverage import CoverageData
+                data = CoverageData(basename=os.path.join(self.dir, ".coverage"))
+                data.read()
+                self.assertEqual(sorted(data.lines(os.path.join(self.dir, "early_shelf.py")) or ()), [5, 6])
+
     def test_code_compiled_again_and_again_does_not_grow_the_process(self):
         # pycov's state for a code object of a measured file dies with it: 10,000 compiles of
         # the same source (as a template engine would) grew a measured process by 22 MiB.

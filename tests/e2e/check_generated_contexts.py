@@ -4,10 +4,10 @@ other contexts.
 Each program (one per seed, the same every run) has a few functions built from `if`/`elif`,
 `while` and `for` (with `break`, `continue` and `else`), `try` in every form, `with`, closures
 and lambdas, comprehensions, `match`, subscripts and properties of classes written in Python
-(with a `__getitem__` given by `type()` or set afterwards), a descriptor, `__class_getitem__`,
-`__init_subclass__` of classes made by `type()`, exceptions thrown into generators,
-generators driven by `send` and coroutines driven by hand. The functions first run with
-arguments 13-29, so that pycov starts their frames untraced, and then with the other
+(with a `__getitem__` given by `type()`, set afterwards or of a metaclass), a descriptor,
+`__class_getitem__`, `__init_subclass__` of classes made by `type()`, exceptions thrown into
+generators, generators driven by `send` and coroutines driven by hand. The functions first
+run with arguments 13-29, so that pycov starts their frames untraced, and then with the other
 arguments, which take new paths, from four contexts chosen by the seed: plainly, in a
 `threading` thread, in a `_thread.start_new_thread` thread, inside an exception handler, under
 a trace function of the program's that it then removes (set at module level or inside a
@@ -61,6 +61,13 @@ def bin_item(self, i):
         return i * 3
     return i
 Bin.__getitem__ = bin_item
+class Registry(type):
+    def __getitem__(cls, i):
+        if i % 7 == 3:
+            return i * 7
+        return i
+class Thing(metaclass=Registry):
+    pass
 def pick(c, i, now):
     if now:
         return c[i]
@@ -199,11 +206,11 @@ class ProgramWriter:
                 lines += [f"{pad}match n % {rnd.randint(2, 6)}:", f"{pad}    case 0:"] + nested(8)
                 lines += [f"{pad}    case 1 | 2:", f"{pad}        acc += 1", f"{pad}    case _:"] + nested(8)
             elif kind == "subscript":
-                # Crate's and Bin's __getitem__ (one from type(), one set afterwards) may first be
-                # called from pick's subscript, quickened without having run, in a frame that runs
-                # untraced.
+                # The __getitem__ of Crate (from type()), Bin (set afterwards) or Thing's metaclass
+                # may first be called from pick's subscript, quickened without having run, in a
+                # frame that runs untraced.
                 lines.append(f"{pad}acc += Shelf(n)[n % {rnd.randint(3, 50)}] + Shelf(n).twice + "
-                             f"pick({rnd.choice(['Crate', 'Bin'])}(), n, True)")
+                             f"pick({rnd.choice(['Crate()', 'Bin()', 'Thing'])}, n, True)")
             elif kind == "descriptor":
                 lines.append(f"{pad}acc += Holder(n).d + (1 if Holder[n] == 'late' else 0)")
             elif kind == "subclass":

@@ -493,13 +493,28 @@ inline void MarkArc(FileSlot* slot, int32_t from, int32_t to) {
 // ---------------------------------------------------------------------------------------
 // Trace events
 
-// A "call" event also starts a generator or coroutine again after a yield; coverage.py
-// records the arc from -firstlineno only for a real call (RESUME with oparg 0).
+// A "call" event also starts a generator or coroutine again: after a yield (the frame is at a
+// RESUME with a nonzero oparg), or with an exception thrown into it. coverage.py takes it for a
+// real call, and records the arc from -firstlineno, when the instruction the frame is at has
+// oparg 0: RESUME 0, and the YIELD_VALUE of a generator thrown into at a `yield`. Thrown into
+// at a `yield from` or an `await` whose iterator raised, the frame is at the jump CPython backs
+// it up to (JUMP_BACKWARD_NO_INTERRUPT, with a nonzero oparg), and the arc then starts at the
+// line of the `await`. pycov takes the same calls for real ones.
 bool IsRealCall(PyFrameObject* frame, PyCodeObject* code) {
   int lasti = PyFrame_GetLasti(frame);
-  if (lasti < 0) return true;
-  _Py_CODEUNIT word = _PyCode_CODE(code)[lasti / 2];
-  return !IsResume(word) || _Py_OPARG(word) == 0;
+  if (lasti < 0) return true;  // thrown into before it started
+  return _Py_OPARG(_PyCode_CODE(code)[lasti / 2]) == 0;
+}
+
+// A generator or coroutine that ran untraced and was thrown into (throw(), close()) at a
+// `yield`, or before it started: its first event is the exception, at its YIELD_VALUE or
+// RETURN_GENERATOR, and coverage.py, which saw a call event first, took that for a real call
+// (IsRealCall). An exception raised in the frame is never at either instruction.
+bool IsThrownIntoAsACall(PyFrameObject* frame, PyCodeObject* code) {
+  int lasti = PyFrame_GetLasti(frame);
+  if (lasti < 0 || lasti / 2 >= Py_SIZE(code)) return false;
+  const int opcode = _Py_OPCODE(_PyCode_CODE(code)[lasti / 2]);
+  return opcode == YIELD_VALUE || opcode == RETURN_GENERATOR;
 }
 
 // A "return" event is also a yield: the frame is then at its YIELD_VALUE. (Not "the next unit
@@ -654,8 +669,14 @@ void OnException(ThreadTracer* tt, PyFrameObject* frame) {
   const uint32_t kind = KindOfNewFrame(tt, frame);
   const bool nothing_left = !slot->measured || (!g->branch && NothingLeftIn(code, kind));
   if (nothing_left && PauseTracingIn(tt, frame)) return;
-  const int line = slot->measured && g->branch ? PyFrame_GetLineNumber(frame) : -1;
-  PushEntry(tt, frame, slot, line >= 0 ? line : kNoLine, kind);
+  int32_t last_line = kNoLine;
+  if (slot->measured && g->branch) {
+    if (IsThrownIntoAsACall(frame, code))
+      last_line = -code->co_firstlineno;
+    else if (const int line = PyFrame_GetLineNumber(frame); line >= 0)
+      last_line = line;
+  }
+  PushEntry(tt, frame, slot, last_line, kind);
 }
 
 void OnReturn(ThreadTracer* tt, PyFrameObject* frame) {

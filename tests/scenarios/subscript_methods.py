@@ -46,7 +46,7 @@ def cabinet_item(self, index):
 Cabinet = type("Cabinet", (), {"__getitem__": cabinet_item})
 
 
-class Locker(abc.ABC):  # a metaclass made before pycov started
+class Locker(abc.ABC):  # its metaclass, abc.ABCMeta, was made before pycov started
     pass
 
 

@@ -496,13 +496,14 @@ inline void MarkArc(FileSlot* slot, int32_t from, int32_t to) {
 // A "call" event also starts a generator or coroutine again: after a yield (the frame is at a
 // RESUME with a nonzero oparg), or with an exception thrown into it. coverage.py takes it for a
 // real call, and records the arc from -firstlineno, when the instruction the frame is at has
-// oparg 0: RESUME 0, and the YIELD_VALUE of a generator thrown into at a `yield`. Thrown into
-// at a `yield from` or an `await` whose iterator raised, the frame is at the jump CPython backs
-// it up to (JUMP_BACKWARD_NO_INTERRUPT, with a nonzero oparg), and the arc then starts at the
-// line of the `await`. pycov takes the same calls for real ones.
+// oparg 0: RESUME 0, the YIELD_VALUE of a generator thrown into at a `yield`, and the
+// RETURN_GENERATOR of one thrown into (or closed) before it started. Thrown into at a
+// `yield from` or an `await` whose iterator raised, the frame is at the jump CPython backs it
+// up to (JUMP_BACKWARD_NO_INTERRUPT, with a nonzero oparg), and the arc then starts at the line
+// of the `await`. pycov takes the same calls for real ones.
 bool IsRealCall(PyFrameObject* frame, PyCodeObject* code) {
   int lasti = PyFrame_GetLasti(frame);
-  if (lasti < 0) return true;  // thrown into before it started
+  if (lasti < 0) return true;  // no instruction run yet
   return _Py_OPARG(_PyCode_CODE(code)[lasti / 2]) == 0;
 }
 

@@ -1,11 +1,12 @@
 """End-to-end check of pycov on generated generators and coroutines driven every way.
 
-Each program (one per seed, the same every run) has a few generators and coroutines built from
-`yield` (or `await` of an awaitable written in Python), `yield from` and `await` of another
-one, `if`, `for` and `try` with `except` and `finally`. Each first runs to its end a dozen
-times, so that pycov starts its frames untraced, and is then driven by a seeded list of
-`send(None)`, `send(3)`, `throw()` of two exceptions and `close()`, before it started, at a
-`yield` or inside a `yield from` or `await`.
+Each program (one per seed, the same every run) has a few generators, coroutines and async
+generators built from `yield` and `await` of an awaitable written in Python, `yield from` and
+`await` of another generator or coroutine, `if`, `for` and `try` with `except` and `finally`.
+Each first runs to its end a dozen times, so that pycov starts its frames untraced, and is
+then driven by a seeded list of `send(None)`, `send(3)`, `throw()` of two exceptions and
+`close()` (for an async generator: `asend`, `athrow` and `aclose`, stepped by hand), before it
+started, at a `yield` or inside a `yield from` or `await`.
 
 The reference is coverage.py's run of the same program. Its C tracer loses track of frames in
 some of these programs (it records arcs from one function into another, and stops recording
@@ -63,6 +64,31 @@ def drive(f, acc, operations):
             g = f(acc)
     g.close()
     return out
+def run_step(awaitable, out):
+    while True:
+        try:
+            out.append(awaitable.send(None))
+        except StopIteration as stop:
+            out.append(stop.value)
+            return
+def drive_async(f, acc, operations):
+    g = f(acc)
+    out = []
+    for operation in operations:
+        try:
+            if operation == 'next':
+                run_step(g.asend(None), out)
+            elif operation == 'send':
+                run_step(g.asend(3), out)
+            elif operation == 'close':
+                run_step(g.aclose(), out)
+            else:
+                run_step(g.athrow({'key': KeyError, 'value': ValueError}[operation]), out)
+        except (StopAsyncIteration, KeyError, ValueError, RuntimeError, TypeError) as stop:
+            out.append(type(stop).__name__)
+            g = f(acc)
+    run_step(g.aclose(), out)
+    return out
 results = []
 """
 
@@ -74,6 +100,8 @@ class ProgramWriter:
         self.rnd = random.Random(seed)
 
     def suspend(self, kind):
+        if kind == "async generator":
+            return self.rnd.choice(["acc += (await Step(acc)) or 0", "acc += (yield acc) or 0"])
         return "acc += (await Step(acc)) or 0" if kind == "coroutine" else "acc += (yield acc) or 0"
 
     def block(self, depth, indent, kind):
@@ -86,7 +114,7 @@ class ProgramWriter:
             elif statement == "add":
                 lines.append(f"{pad}acc += {rnd.randint(1, 9)}")
             elif statement == "delegate":
-                lines.append(f"{pad}acc += await inner_coro(acc)" if kind == "coroutine"
+                lines.append(f"{pad}acc += await inner_coro(acc)" if kind != "generator"
                              else f"{pad}acc += (yield from inner_gen(acc)) or 0")
             elif statement == "if":
                 lines += [f"{pad}if acc % {rnd.randint(2, 4)} == 0:"] + self.block(depth + 1, indent + 4, kind)
@@ -106,16 +134,25 @@ class ProgramWriter:
 
     def program(self):
         rnd, lines, count = self.rnd, PRELUDE.splitlines(), self.rnd.randint(2, 4)
+        drivers = []
         for index in range(count):
-            kind = rnd.choice(["generator", "coroutine"])
-            head = f"async def f{index}(acc):" if kind == "coroutine" else f"def f{index}(acc):"
-            lines += [head, "    " + self.suspend(kind)] + self.block(0, 4, kind) + ["    return acc"]
+            kind = rnd.choice(["generator", "coroutine", "async generator"])
+            if kind == "async generator":  # an async generator returns no value
+                head, first, last = f"async def f{index}(acc):", "acc += (yield acc) or 0", "acc += 1"
+                driver = "drive_async"
+            else:
+                head = f"async def f{index}(acc):" if kind == "coroutine" else f"def f{index}(acc):"
+                first, last, driver = self.suspend(kind), "return acc", "drive"
+            lines += [head, "    " + first] + self.block(0, 4, kind) + ["    " + last]
+            drivers.append(driver)
         lines += DRIVER.splitlines()
         for index in range(count):
-            lines += ["for a in range(12):", f"    results.append(drive(f{index}, a, ['next'] * 8))"]
+            lines += ["for a in range(12):", f"    results.append({drivers[index]}(f{index}, a, ['next'] * 8))"]
         for _ in range(rnd.randint(3, 8)):
-            operations = [rnd.choice(["next", "next", "send", "key", "value", "close"]) for _ in range(rnd.randint(1, 6))]
-            lines.append(f"results.append(drive(f{rnd.randrange(count)}, {rnd.randint(0, 20)}, {operations!r}))")
+            operations = [rnd.choice(["next", "next", "send", "key", "value", "close"])
+                          for _ in range(rnd.randint(1, 6))]
+            index = rnd.randrange(count)
+            lines.append(f"results.append({drivers[index]}(f{index}, {rnd.randint(0, 20)}, {operations!r}))")
         lines.append("print(results)")
         return "\n".join(lines) + "\n"
 

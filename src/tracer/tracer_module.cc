@@ -65,6 +65,10 @@ using pycov::tracer::Arc;
 
 constexpr int32_t kNoLine = INT32_MIN;
 
+// The first function version pycov gives (see KeepOutOfSubscriptCalls): above any that fits
+// the 16 bits of a subscript's cache.
+constexpr uint32_t kFirstFunctionVersion = 1u << 31;
+
 // What the tracer knows about one source file: whether it is measured, and where its line
 // bits are, one bitmap per kind of thread. Lives for the whole process (code objects point at
 // it through co_extra).
@@ -143,7 +147,7 @@ struct ProcessTracer {
   std::unordered_map<std::string, bool> modules_seen;
   PyObject* greenlet_getcurrent = nullptr;  // greenlet.getcurrent, once greenlet is imported
   unsigned long main_thread = 0;            // PyThread_get_thread_ident() of the main thread
-  uint32_t next_function_version = 0;       // see KeepOutOfSubscriptCalls
+  uint32_t next_function_version = kFirstFunctionVersion;  // see KeepOutOfSubscriptCalls
 };
 
 // Set by the _thread.start_new_thread trampoline in the thread it starts, before any of its
@@ -493,6 +497,13 @@ inline void MarkArc(FileSlot* slot, int32_t from, int32_t to) {
 // ---------------------------------------------------------------------------------------
 // Trace events
 
+// The instruction the frame is at, in the bytecode that runs; nullptr before its first one.
+const _Py_CODEUNIT* InstructionAt(PyFrameObject* frame, PyCodeObject* code) {
+  const int lasti = PyFrame_GetLasti(frame);
+  if (lasti < 0 || lasti / 2 >= Py_SIZE(code)) return nullptr;
+  return &_PyCode_CODE(code)[lasti / 2];
+}
+
 // A "call" event also starts a generator or coroutine again: after a yield (the frame is at a
 // RESUME with a nonzero oparg), or with an exception thrown into it. coverage.py takes it for a
 // real call, and records the arc from -firstlineno, when the instruction the frame is at has
@@ -502,9 +513,8 @@ inline void MarkArc(FileSlot* slot, int32_t from, int32_t to) {
 // up to (JUMP_BACKWARD_NO_INTERRUPT, with a nonzero oparg), and the arc then starts at the line
 // of the `await`. pycov takes the same calls for real ones.
 bool IsRealCall(PyFrameObject* frame, PyCodeObject* code) {
-  int lasti = PyFrame_GetLasti(frame);
-  if (lasti < 0) return true;  // no instruction run yet
-  return _Py_OPARG(_PyCode_CODE(code)[lasti / 2]) == 0;
+  const _Py_CODEUNIT* at = InstructionAt(frame, code);
+  return at == nullptr || _Py_OPARG(*at) == 0;
 }
 
 // A generator or coroutine that ran untraced and was thrown into (throw(), close()) at a
@@ -512,10 +522,8 @@ bool IsRealCall(PyFrameObject* frame, PyCodeObject* code) {
 // RETURN_GENERATOR, and coverage.py, which saw a call event first, took that for a real call
 // (IsRealCall). An exception raised in the frame is never at either instruction.
 bool IsThrownIntoAsACall(PyFrameObject* frame, PyCodeObject* code) {
-  int lasti = PyFrame_GetLasti(frame);
-  if (lasti < 0 || lasti / 2 >= Py_SIZE(code)) return false;
-  const int opcode = _Py_OPCODE(_PyCode_CODE(code)[lasti / 2]);
-  return opcode == YIELD_VALUE || opcode == RETURN_GENERATOR;
+  const _Py_CODEUNIT* at = InstructionAt(frame, code);
+  return at != nullptr && (_Py_OPCODE(*at) == YIELD_VALUE || _Py_OPCODE(*at) == RETURN_GENERATOR);
 }
 
 // A "return" event is also a yield: the frame is then at its YIELD_VALUE. (Not "the next unit
@@ -523,9 +531,8 @@ bool IsThrownIntoAsACall(PyFrameObject* frame, PyCodeObject* code) {
 // raised may be its inline cache, whose counter can read as RESUME, and the exit arc of an
 // exception leaving the frame was then lost.)
 bool IsRealReturn(PyFrameObject* frame, PyCodeObject* code) {
-  int lasti = PyFrame_GetLasti(frame);
-  if (lasti < 0 || lasti / 2 >= Py_SIZE(code)) return true;
-  return _Py_OPCODE(_PyCode_CODE(code)[lasti / 2]) != YIELD_VALUE;
+  const _Py_CODEUNIT* at = InstructionAt(frame, code);
+  return at == nullptr || _Py_OPCODE(*at) != YIELD_VALUE;
 }
 
 inline PyCodeObject* CodeOf(PyFrameObject* frame) { return frame->f_frame->f_code; }
@@ -863,12 +870,8 @@ bool HasNoFileOfItsOwn(PyCodeObject* code) {
 // (every frame it traces; a function whose code or defaults are replaced loses its version),
 // so that such subscripts call the method as any other call is made, through the hook. The
 // versions stay unique, as CPython's are, should anything else read them.
-constexpr uint32_t kFirstFunctionVersion = 1u << 31;
-
 void KeepOutOfSubscriptCalls(PyFunctionObject* function) {
-  if (function->func_version >= kFirstFunctionVersion) return;
-  if (g->next_function_version < kFirstFunctionVersion) g->next_function_version = kFirstFunctionVersion;
-  function->func_version = g->next_function_version++;
+  if (function->func_version < kFirstFunctionVersion) function->func_version = g->next_function_version++;
 }
 
 PyObject* g_getitem_name = nullptr;  // "__getitem__", interned

@@ -26,7 +26,7 @@ import random
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from check_generated_programs import GeneratedRuns, differences  # noqa: E402
+from check_generated_programs import GeneratedRuns, differences, missing  # noqa: E402
 
 PRELUDE = """\
 import sys, threading
@@ -300,11 +300,9 @@ def main():
         path, plain_path = runs.write(name, source), runs.write(plain_name, plain_source)
         unmeasured, measured = runs.unmeasured(name), runs.pycov(name, "pycov.cov")
         reference, plain = runs.coverage_py(name, "reference.cov"), runs.coverage_py(plain_name, "plain.cov")
-        if (unmeasured.returncode, unmeasured.stdout) != (measured.returncode, measured.stdout):
-            return path, [f"{name}: pycov's run differs from the unmeasured run:\n{measured.stderr[-3000:]}"]
-        if unmeasured.returncode != 0 or reference.returncode != 0 or plain.returncode != 0:
-            return path, [f"{name}: a run failed:\n{unmeasured.stderr[-2000:]}{reference.stderr[-2000:]}"
-                          f"{plain.stderr[-2000:]}"]
+        failed = runs.failed_runs(name, unmeasured, measured, reference, plain)
+        if failed:
+            return path, failed
         ours, theirs, plain_data = runs.data("pycov.cov"), runs.data("reference.cov"), runs.data("plain.cov")
 
         def in_functions(line):
@@ -317,9 +315,8 @@ def main():
         problems = differences(f"{name}: lines of the functions (against coverage.py's plain run)",
                                {line for line in got if in_functions(line)},
                                {line for line in plain_data.lines(plain_path) or () if in_functions(line)})
-        lost = {line for line in theirs.lines(path) or () if not in_functions(line)} - got
-        if lost:
-            problems.append(f"{name}: lines of the calls that coverage.py has and pycov has not: {sorted(lost)}")
+        problems += missing(f"{name}: lines of the calls", got,
+                            {line for line in theirs.lines(path) or () if not in_functions(line)})
         if runs.args.branch:
             problems += differences(f"{name}: arcs of the functions (against coverage.py's plain run)",
                                     of_functions(ours.arcs(path)), of_functions(plain_data.arcs(plain_path)))

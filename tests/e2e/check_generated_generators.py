@@ -22,7 +22,7 @@ import sys
 import types
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from check_generated_programs import GeneratedRuns  # noqa: E402
+from check_generated_programs import GeneratedRuns, missing  # noqa: E402
 
 PRELUDE = """\
 class Step:
@@ -181,26 +181,19 @@ def main():
         path = runs.write(name, ProgramWriter(seed).program())
         unmeasured, measured = runs.unmeasured(name), runs.pycov(name, "pycov.cov")
         reference = runs.coverage_py(name, "reference.cov")
-        if (unmeasured.returncode, unmeasured.stdout) != (measured.returncode, measured.stdout):
-            return path, [f"{name}: pycov's run differs from the unmeasured run:\n{measured.stderr[-3000:]}"]
-        if unmeasured.returncode != 0 or reference.returncode != 0:
-            return path, [f"{name}: a run failed:\n{unmeasured.stderr[-2000:]}{reference.stderr[-2000:]}"]
+        failed = runs.failed_runs(name, unmeasured, measured, reference)
+        if failed:
+            return path, failed
         ours, theirs = runs.data("pycov.cov"), runs.data("reference.cov")
-        problems = []
-        lost = set(theirs.lines(path) or ()) - set(ours.lines(path) or ())
-        if lost:
-            problems.append(f"{name}: lines coverage.py has and pycov has not: {sorted(lost)}")
+        problems = missing(f"{name}: lines", set(ours.lines(path) or ()), set(theirs.lines(path) or ()))
         if runs.args.branch:
             by_line, by_first_line = code_objects_of_lines(path)
 
             def code_objects(end):
                 return by_first_line.get(-end, set()) if end < 0 else by_line.get(end, set())
 
-            lost = {arc for arc in set(theirs.arcs(path) or ()) - set(ours.arcs(path) or ())
-                    if code_objects(arc[0]) & code_objects(arc[1])}
-            if lost:
-                problems.append(f"{name}: arcs within one code object that coverage.py has and pycov has not: "
-                                f"{sorted(lost)}")
+            problems += missing(f"{name}: arcs within one code object", set(ours.arcs(path) or ()),
+                                {arc for arc in theirs.arcs(path) or () if code_objects(arc[0]) & code_objects(arc[1])})
         return path, problems
 
     return runs.check_each(check_one)

@@ -100,6 +100,12 @@ def differences(what, got, want):
     return [f"{what} differ: only pycov {sorted(got - want)}, only coverage.py {sorted(want - got)}"]
 
 
+def missing(what, got, want):
+    """The problem, if any, of pycov's `got` lacking some of coverage.py's `want`."""
+    lost = want - got
+    return [f"{what} that coverage.py has and pycov has not: {sorted(lost)}"] if lost else []
+
+
 class GeneratedRuns:
     """Runs the generated programs of a check in a scratch directory, one per seed, and collects
     what they find."""
@@ -135,6 +141,15 @@ class GeneratedRuns:
     def coverage_py(self, name, data_file):
         return run([self.args.python, "-m", "coverage", "run", *self.mode, "--data-file", data_file, name],
                    self.work, self.env)
+
+    def failed_runs(self, name, unmeasured, measured, *references):
+        """The problem, if any, of pycov's run printing other than the unmeasured run, or of a
+        run failing (the programs of these checks exit 0)."""
+        if (unmeasured.returncode, unmeasured.stdout) != (measured.returncode, measured.stdout):
+            return [f"{name}: pycov's run differs from the unmeasured run:\n{measured.stderr[-3000:]}"]
+        if any(run.returncode != 0 for run in (unmeasured, *references)):
+            return [f"{name}: a run failed:\n" + "".join(run.stderr[-2000:] for run in (unmeasured, *references))]
+        return []
 
     def data(self, data_file):
         return read_data(os.path.join(self.work, data_file))

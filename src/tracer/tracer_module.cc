@@ -46,6 +46,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <iterator>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -867,9 +868,10 @@ bool HasNoFileOfItsOwn(PyCodeObject* code) {
 // specialises a call to it, and that only such calls read) fits in 16 bits. pycov gives a
 // version of its own above that to every function that becomes a class's __getitem__ (see
 // WatchSubscriptMethods), and to the function of every frame the hook's general case sees
-// (every frame it traces; a function whose code or defaults are replaced loses its version),
-// so that such subscripts call the method as any other call is made, through the hook. The
-// versions stay unique, as CPython's are, should anything else read them.
+// (every frame it traces), and a new one when the program replaces such a function's code or
+// defaults (KeepVersionsWhenFunctionsChange), so that such subscripts call the method as any
+// other call is made, through the hook. The versions stay unique, as CPython's are, should
+// anything else read them.
 void KeepOutOfSubscriptCalls(PyFunctionObject* function) {
   if (function->func_version < kFirstFunctionVersion) function->func_version = g->next_function_version++;
 }
@@ -905,6 +907,40 @@ int SetTypeAttribute(PyObject* type, PyObject* name, PyObject* value) {
   return status;
 }
 
+// function.__code__, __defaults__ and __kwdefaults__: setting any of them resets the function's
+// version, for CPython's caches keyed by it assume the old code and defaults. A function pycov
+// gave a version gets a new one of pycov's (a fresh number, for the same reason); the others
+// are left as CPython leaves them. The descriptors are pointed at copies of their definitions
+// whose setter and getter call the original ones with the original closure.
+constexpr const char* kVersionResettingAttributes[] = {"__code__", "__defaults__", "__kwdefaults__"};
+PyGetSetDef g_version_resetting_attributes[std::size(kVersionResettingAttributes)];
+
+PyObject* GetFunctionAttribute(PyObject* function, void* closure) {
+  auto* original = static_cast<PyGetSetDef*>(closure);
+  return original->get(function, original->closure);
+}
+
+int SetFunctionAttribute(PyObject* function, PyObject* value, void* closure) {
+  auto* original = static_cast<PyGetSetDef*>(closure);
+  auto* as_function = reinterpret_cast<PyFunctionObject*>(function);  // the descriptor checked its type
+  const bool had_our_version = as_function->func_version >= kFirstFunctionVersion;
+  const int status = original->set(function, value, original->closure);
+  if (had_our_version) KeepOutOfSubscriptCalls(as_function);
+  return status;
+}
+
+void KeepVersionsWhenFunctionsChange() {
+  for (size_t i = 0; i < std::size(kVersionResettingAttributes); ++i) {
+    PyObject* found = PyDict_GetItemString(PyFunction_Type.tp_dict, kVersionResettingAttributes[i]);  // borrowed
+    if (found == nullptr || !Py_IS_TYPE(found, &PyGetSetDescr_Type)) continue;
+    auto* descriptor = reinterpret_cast<PyGetSetDescrObject*>(found);
+    PyGetSetDef* original = descriptor->d_getset;
+    if (original->get == nullptr || original->set == nullptr) continue;
+    g_version_resetting_attributes[i] = {original->name, GetFunctionAttribute, SetFunctionAttribute, original->doc, original};
+    descriptor->d_getset = &g_version_resetting_attributes[i];
+  }
+}
+
 // Every function that becomes a class's __getitem__ gets a version of pycov's (above): the
 // __getitem__ of the classes that exist when tracing starts (some modules are imported before
 // it: what .pth files import, Debian's own sitecustomize), and, through `type`'s tp_new and
@@ -921,6 +957,7 @@ bool WatchSubscriptMethods() {
   if (g_getitem_name == nullptr) return false;
   g_type_new = PyType_Type.tp_new;
   g_type_setattro = PyType_Type.tp_setattro;
+  KeepVersionsWhenFunctionsChange();
   for (const char* name : {"__setattr__", "__delattr__"}) {  // both call tp_setattro
     PyObject* slot = PyDict_GetItemString(PyType_Type.tp_dict, name);  // borrowed
     if (slot == nullptr || !Py_IS_TYPE(slot, &PyWrapperDescr_Type)) continue;

@@ -1,12 +1,15 @@
 # Classes made and changed every way Python has: pycov wraps the C functions behind
 # type.__new__ and type.__setattr__ (see subscript_methods.py), and the program must see no
 # difference, errors included. CPython compares those functions along a class's metaclasses.
+# pycov also wraps the setters (and getters) of function.__code__, __defaults__ and
+# __kwdefaults__, at the end.
 
 import abc
 import collections
 import ctypes
 import dataclasses
 import enum
+import inspect
 import typing
 
 
@@ -88,3 +91,29 @@ attempt("subscript with it", lambda: Plain()[2])
 attempt("deleting __getitem__", lambda: delattr(Plain, "__getitem__"))
 attempt("subscript without it", lambda: Plain()[3])
 print(sorted(type.__dict__))
+
+
+def scaled(a, b=1, *, c=2):
+    return a + b + c
+
+
+def product(a, b=5, *, c=7):
+    return a * b * c
+
+
+attempt("read __code__", lambda: (scaled.__code__.co_name, scaled.__defaults__, scaled.__kwdefaults__))
+attempt("replace __code__", lambda: setattr(scaled, "__code__", product.__code__))
+attempt("call it", lambda: scaled(2))
+attempt("replace __defaults__", lambda: setattr(scaled, "__defaults__", (3,)))
+attempt("delete __kwdefaults__", lambda: delattr(scaled, "__kwdefaults__"))
+attempt("call it again", lambda: (scaled(2, c=1), str(inspect.signature(scaled))))
+for attribute in ("__code__", "__defaults__", "__kwdefaults__"):
+    attempt(f"a number as {attribute}", lambda: setattr(scaled, attribute, 5))
+attempt("delete __code__", lambda: delattr(scaled, "__code__"))
+def make_reader(value):
+    return lambda: value
+
+
+attempt("code with a free variable", lambda: setattr(scaled, "__code__", make_reader(1).__code__))
+descriptor = type(scaled).__dict__["__code__"]
+print(descriptor.__name__, descriptor.__doc__, descriptor.__objclass__, type(descriptor).__name__)

@@ -2,7 +2,7 @@
 # (pycov runs such frames untraced). CPython 3.11.0-3.11.3 (Debian 12 ships 3.11.2) calls such
 # a __getitem__ from the subscript itself, without the frame-evaluation hook, once the
 # subscript has specialised; its new lines must still be recorded, however the method came
-# to be the class's.
+# to be the class's, and after the program replaced its code or defaults.
 
 import abc
 
@@ -65,6 +65,40 @@ def make_box_class():
             return "five"  # idem, a function made in a function, class made by type()
         return index
     return type("Box", (), {"__getitem__": box_item})
+
+
+class Vault:
+    def __getitem__(self, index):
+        return index
+
+
+def vault_item(self, index):
+    if index == 6:
+        return "six"  # first run from the untraced subscript, in a method whose code was replaced
+    return index
+
+
+Vault.__getitem__.__code__ = vault_item.__code__  # CPython resets the function's version
+
+
+class Safe:
+    def __getitem__(self, index=0):
+        if index > 20:
+            return "over"  # idem, in a method whose defaults were replaced
+        return index
+
+
+Safe.__getitem__.__defaults__ = (1,)
+
+
+class Chest:
+    def __getitem__(self, index):
+        if index == 8:
+            return "eight"  # idem, keyword-only defaults (it has no keyword-only parameter)
+        return index
+
+
+Chest.__getitem__.__kwdefaults__ = None
 
 
 def make_tray(width):
@@ -140,8 +174,27 @@ def pick_from_box(container, index, now):
     return None
 
 
-for picker in (pick_from_cabinet, pick_from_locker, pick_from_box):
+def pick_from_vault(container, index, now):
+    if now:
+        return container[index]
+    return None
+
+
+def pick_from_safe(container, index, now):
+    if now:
+        return container[index]
+    return None
+
+
+def pick_from_chest(container, index, now):
+    if now:
+        return container[index]
+    return None
+
+
+for picker in (pick_from_cabinet, pick_from_locker, pick_from_box, pick_from_vault, pick_from_safe, pick_from_chest):
     picker([1], 0, True)
     for number in range(50):
         picker(None, number, False)  # quickened, the subscript not run since, as above
 print(pick_from_cabinet(Cabinet(), 3, True), pick_from_locker(Locker(), 4, True), pick_from_box(make_box_class()(), 5, True))
+print(pick_from_vault(Vault(), 6, True), pick_from_safe(Safe(), 25, True), pick_from_chest(Chest(), 8, True))

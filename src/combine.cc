@@ -1,8 +1,14 @@
 #include "combine.h"
 
+#include <dirent.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+
 #include <algorithm>
-#include <map>
 #include <filesystem>
+#include <map>
+#include <memory>
 
 #include "hit_file_reader.h"
 
@@ -60,6 +66,68 @@ Result<CombinedRun> CombineHitFiles(const std::string& run_dir, bool has_arcs) {
     run.processes.push_back(std::move(process));
   }
   return run;
+}
+
+namespace {
+
+// coverage.py's pattern for a file worth listing: `^[^.#~!$@%^&*()+=,]+\.pyw?$`.
+bool LooksLikeModule(const std::string& name) {
+  size_t stem = name.size();
+  if (name.ends_with(".py")) stem -= 3;
+  else if (name.ends_with(".pyw")) stem -= 4;
+  else return false;
+  return stem > 0 && name.find_first_of(".#~!$@%^&*()+=,") == stem;
+}
+
+// One directory of os.walk(top), which does not follow links to directories, pruned where
+// coverage.py prunes: a directory below the top without an __init__.py, and all below it.
+// `dir` is a real path (the top is, and no link is entered), so only a file that is itself a
+// link needs resolving. readdir's entry types spare a stat per entry.
+void CollectImportable(const std::string& dir, bool is_top, std::vector<std::string>& found) {
+  std::unique_ptr<DIR, int (*)(DIR*)> listing(opendir(dir.c_str()), closedir);
+  if (listing == nullptr) return;
+  std::vector<std::string> subdirs, files, links;
+  bool is_package = is_top;
+  while (const dirent* entry = readdir(listing.get())) {
+    const std::string name = entry->d_name;
+    if (name == "." || name == "..") continue;
+    const std::string path = dir + "/" + name;
+    unsigned char type = entry->d_type;
+    struct stat status {};
+    if (type == DT_UNKNOWN) type = lstat(path.c_str(), &status) == 0 && S_ISDIR(status.st_mode) ? DT_DIR : DT_REG;
+    if (type == DT_DIR) {
+      subdirs.push_back(path);
+    } else if (type == DT_LNK) {
+      if (stat(path.c_str(), &status) == 0 && S_ISDIR(status.st_mode)) continue;  // listed, not entered
+      is_package |= name == "__init__.py";
+      if (LooksLikeModule(name)) links.push_back(path);
+    } else {
+      is_package |= name == "__init__.py";
+      if (LooksLikeModule(name)) files.push_back(path);
+    }
+  }
+  if (!is_package) return;
+  found.insert(found.end(), files.begin(), files.end());
+  for (const auto& link : links) {
+    char real[PATH_MAX];
+    if (realpath(link.c_str(), real) != nullptr) found.emplace_back(real);
+  }
+  for (const auto& subdir : subdirs) CollectImportable(subdir, false, found);
+}
+
+}  // namespace
+
+std::vector<std::string> ImportableSourceFiles(const FileSelection& selection) {
+  std::vector<std::string> files;
+  for (const auto& dir : selection.source_dirs) {
+    std::vector<std::string> found;
+    CollectImportable(dir, true, found);
+    for (auto& file : found)
+      if (selection.Selects(file)) files.push_back(std::move(file));
+  }
+  std::sort(files.begin(), files.end());
+  files.erase(std::unique(files.begin(), files.end()), files.end());
+  return files;
 }
 
 }  // namespace pycov

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "coverage_data.h"
+#include "file_selection.h"
 #include "result.h"
 
 namespace pycov {
@@ -32,5 +33,13 @@ struct CombinedRun {
 /// Reads every `*.hits` file in `run_dir`. Unreadable hit files become warnings, not errors:
 /// one damaged process must not cost the others' data.
 Result<CombinedRun> CombineHitFiles(const std::string& run_dir, bool has_arcs);
+
+/// The files a program could have imported from the --source directories, whether it did or
+/// not, as coverage.py finds them to list the files no process ran (reports count them as
+/// 0%): below each directory itself, only directories with an `__init__.py` (others are not
+/// packages), and only names that look like Python modules (no editor side-files). Real
+/// paths, those `Selects` takes (so --omit applies). Unreadable directories are skipped, as
+/// os.walk skips them.
+std::vector<std::string> ImportableSourceFiles(const FileSelection& selection);
 
 }  // namespace pycov

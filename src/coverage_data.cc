@@ -240,7 +240,7 @@ Status WriteContents(sqlite3* db, const std::string& path, const CoverageData& d
         sqlite3_bind_int(arc->get(), 3, to);
         if (sqlite3_step(arc->get()) != SQLITE_DONE) return DbError(path, db, "writing arcs");
       }
-    } else {
+    } else if (!coverage.lines.empty()) {  // a file with none is listed only, as coverage.py lists it
       std::string bits = NumsToNumbits(coverage.lines);
       sqlite3_reset(lines->get());
       sqlite3_bind_int64(lines->get(), 1, id);

@@ -477,6 +477,9 @@ int MeasureProgram(const RunOptions& options, MeasuredRun& measured) {
   }
   if (combined->processes.empty())
     PrintWarning("no data was collected: no Python process of the program was measured");
+  // As coverage.py does with --source: the modules no process ran are in the data, with no
+  // lines, so that reports count them as 0% covered.
+  for (const auto& file : ImportableSourceFiles(selection)) combined->data.files.try_emplace(file);
 
   if (auto written = WriteDataFile(data_file, combined->data, PythonRepr(argv)); !written) {
     run_dir.keep = true;

@@ -379,6 +379,48 @@ markdown = "Our own explanation."
         self.assert_one_line_error(self.pycov("kb", "list", "--kb", "ours"), "PYC950-my-problem.toml:5")
 
 
+class SourceDirectories(CliTest):
+    def test_modules_never_imported_are_in_the_data_as_coverage_py_lists_them(self):
+        # With --source, coverage.py lists every module the program could have imported from
+        # the directory, run or not, so that reports count the ones never run as 0%.
+        # Subdirectories count only as packages (with an __init__.py); editor side-files and
+        # --omit are left out.
+        files = {"app/main.py": "import pkg.used\nprint(pkg.used.twice(2))\n",
+                 "app/never.py": "def f():\n    return 1\n",
+                 "app/tool.pyw": "x = 1\n",
+                 "app/#scratch.py": "x = 1\n",
+                 "app/pkg/__init__.py": "",
+                 "app/pkg/used.py": "def twice(x):\n    return 2 * x\n",
+                 "app/pkg/unused.py": "import os\nif os.sep == '/':\n    y = 2\n",
+                 "app/pkg/test_skipped.py": "z = 3\n",
+                 "app/pkg/sub/__init__.py": "",
+                 "app/pkg/sub/deep.py": "w = 4\n",
+                 "app/scripts/helper.py": "v = 5\n",
+                 "app/scripts/inner/__init__.py": ""}
+        for name, text in files.items():
+            os.makedirs(os.path.dirname(os.path.join(self.dir, name)), exist_ok=True)
+            self.write(name, text)
+        app = os.path.join(self.dir, "app")
+        from coverage import CoverageData
+        for mode in ([], ["--branch"]):
+            with self.subTest(mode=mode):
+                options = [*mode, "--source", app, "--omit", "*/test_*.py"]
+                measured = self.pycov("run", "--python", PYTHON, "--data-file", "pycov.db", *options, "app/main.py")
+                self.assertEqual((measured.returncode, measured.stdout), (0, "4\n"), measured.stderr)
+                theirs = self.python("-m", "coverage", "run", "--data-file", "coverage.db", *options, "app/main.py")
+                self.assertEqual(theirs.returncode, 0, theirs.stderr)
+                found = {}
+                for data_file in ("pycov.db", "coverage.db"):
+                    data = CoverageData(basename=os.path.join(self.dir, data_file))
+                    data.read()
+                    found[data_file] = {os.path.relpath(f, app): sorted(data.lines(f) or ()) for f in data.measured_files()}
+                self.assertEqual(found["pycov.db"], found["coverage.db"])
+                self.assertEqual(found["pycov.db"]["never.py"], [])
+                self.assertNotIn("scripts/helper.py", found["pycov.db"])
+                report = self.pycov("report", "--data-file", "pycov.db")
+                self.assertRegex(report.stdout, r"TOTAL\s+11\s+7\s+36%")
+
+
 class ProjectDefaults(CliTest):
     def test_tool_pycov_sets_defaults(self):
         self.write("pyproject.toml", "[tool.pycov]\nbranch = true\ndata_file = 'measured.db'\n")

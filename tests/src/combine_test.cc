@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
+
 #include "hit_file_format.h"
 #include "hit_file_writer.h"
 #include "test_dir.h"
@@ -64,6 +67,38 @@ TEST(Combine, MissingRunDirectoryIsAnError) {
   auto run = CombineHitFiles("/nonexistent/pycov-run", false);
   ASSERT_FALSE(run.ok());
   EXPECT_NE(run.error().message.find("/nonexistent/pycov-run"), std::string::npos);
+}
+
+TEST(Combine, ImportableSourceFilesAreThoseCoveragePyLists) {
+  TestDir dir;
+  ASSERT_FALSE(dir.path().empty());
+  namespace fs = std::filesystem;
+  for (const char* sub : {"app/pkg/sub", "app/pkg/__pycache__", "app/plain/inner", "elsewhere"})
+    fs::create_directories(dir.path() + "/" + sub);
+  for (const char* file : {"app/main.py", "app/tool.pyw", "app/notes.txt", "app/#scratch.py", "app/.hidden.py",
+                           "app/a.b.py", "app/odd-name.py", "app/pkg/__init__.py", "app/pkg/used.py",
+                           "app/pkg/test_used.py", "app/pkg/sub/__init__.py", "app/pkg/sub/deep.py",
+                           "app/pkg/__pycache__/used.cpython-311.py", "app/plain/helper.py",
+                           "app/plain/inner/__init__.py", "app/plain/inner/x.py", "elsewhere/__init__.py",
+                           "elsewhere/linked.py"})
+    dir.Write(file, "x = 1\n");
+  fs::create_directory_symlink(dir.path() + "/elsewhere", dir.path() + "/app/pkg/link");  // not entered
+  fs::create_symlink(dir.path() + "/elsewhere/linked.py", dir.path() + "/app/pkg/alias.py");
+
+  FileSelection s;
+  const std::string real = fs::canonical(dir.path()).string();
+  s.source_dirs = {real + "/app"};
+  s.omit_globs = {"*/test_*.py"};
+  EXPECT_EQ(ImportableSourceFiles(s),
+            (std::vector<std::string>{real + "/app/main.py", real + "/app/odd-name.py", real + "/app/pkg/__init__.py",
+                                      real + "/app/pkg/sub/__init__.py", real + "/app/pkg/sub/deep.py",
+                                      real + "/app/pkg/used.py", real + "/app/tool.pyw"}));
+  // The alias resolves outside the source directory, so it is not selected; with both
+  // directories as sources, it is listed once, by its real path.
+  s.source_dirs.push_back(real + "/elsewhere");
+  auto both = ImportableSourceFiles(s);
+  EXPECT_EQ(std::count(both.begin(), both.end(), real + "/elsewhere/linked.py"), 1);
+  EXPECT_EQ(both.size(), 9u);
 }
 
 }  // namespace

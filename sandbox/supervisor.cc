@@ -312,8 +312,7 @@ struct ChildSetup {
   // Without CAP_SYS_ADMIN the kernel accepts a filter only under no_new_privs.
   if (setup.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     ReportAndExit(error_fd, StartFailure::kNoNewPrivs);
-  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &setup.filter) != 0)
-    ReportAndExit(error_fd, StartFailure::kSeccomp);
+  if (InstallSyscallFilter(setup.filter) < 0) ReportAndExit(error_fd, StartFailure::kSeccomp);
   execve(setup.argv[0], setup.argv, setup.envp);
   ReportAndExit(error_fd, StartFailure::kExec);
 }
@@ -844,7 +843,7 @@ Status CheckSupervisionPermitted() {
     char byte;
     if (read(go.read_fd(), &byte, 1) != 1) _exit(2);
     if (no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(3);
-    _exit(syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &filter) == 0 ? 0 : 4);
+    _exit(InstallSyscallFilter(filter) >= 0 ? 0 : 4);
   }
   std::string problem;
   if (ptrace(PTRACE_SEIZE, child, nullptr, reinterpret_cast<void*>(PTRACE_O_EXITKILL)) != 0) {

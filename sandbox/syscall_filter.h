@@ -30,4 +30,9 @@ struct FilterOptions {
 /// Builds the filter for the native architecture. Anything not listed runs without a stop.
 Result<std::vector<sock_filter>> BuildSyscallFilter(const FilterOptions& options);
 
+/// Puts `filter` on the calling thread (and what it will run), without the speculation
+/// mitigations a kernel may tie to seccomp filters. Returns the flags the kernel took, or -1
+/// with errno set. Async-signal-safe: it runs between fork and exec.
+long InstallSyscallFilter(const sock_fprog& filter);
+
 }  // namespace pycov::sandbox

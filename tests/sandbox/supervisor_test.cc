@@ -2,8 +2,12 @@
 // Python) under Supervise and checks the run's result and its observation log.
 #include "sandbox/supervisor.h"
 
+#include <linux/seccomp.h>
 #include <signal.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "sandbox/observation_log.h"
+#include "sandbox/syscall_filter.h"
 #include "test_dir.h"
 
 namespace pycov::sandbox {
@@ -428,6 +433,43 @@ TEST(Supervisor, PermittedHere) {
   // reason here rather than as confusing failures elsewhere.
   auto permitted = CheckSupervisionPermitted();
   EXPECT_TRUE(permitted.ok()) << (permitted.ok() ? "" : permitted.error().message);
+}
+
+TEST(Supervisor, TheFilterGoesOnWithoutSpeculationMitigations) {
+  // Some kernels force speculation mitigations on every process under a filter unless it is
+  // installed with SECCOMP_FILTER_FLAG_SPEC_ALLOW, and the measured program would run slower
+  // than unmeasured. This kernel applies none either way, so the test reads the flags of the
+  // seccomp call itself, from a tracer's syscall-entry stop.
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    static sock_filter allow_all[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
+    if (ptrace(PTRACE_TRACEME, 0, nullptr, nullptr) != 0 || raise(SIGSTOP) != 0) _exit(2);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(3);
+    _exit(InstallSyscallFilter(sock_fprog{1, allow_all}) >= 0 ? 0 : 4);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFSTOPPED(status));
+  ASSERT_EQ(ptrace(PTRACE_SETOPTIONS, child, nullptr, reinterpret_cast<void*>(PTRACE_O_TRACESYSGOOD)), 0);
+  std::vector<uint64_t> seccomp_flags;
+  for (;;) {
+    ASSERT_EQ(ptrace(PTRACE_SYSCALL, child, nullptr, nullptr), 0);
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    if (!WIFSTOPPED(status)) break;
+    if (WSTOPSIG(status) != (SIGTRAP | 0x80)) continue;
+    __ptrace_syscall_info info{};
+    ASSERT_GT(ptrace(PTRACE_GET_SYSCALL_INFO, child, sizeof info, &info), 0);
+    if (info.op == PTRACE_SYSCALL_INFO_ENTRY && info.entry.nr == SYS_seccomp &&
+        info.entry.args[0] == SECCOMP_SET_MODE_FILTER)
+      seccomp_flags.push_back(info.entry.args[1]);
+  }
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0) << "2: not traced, 3: no_new_privs refused, 4: no filter";
+  // The first try carries the flag; a second, without it, only where the kernel refused it.
+  ASSERT_FALSE(seccomp_flags.empty());
+  EXPECT_EQ(seccomp_flags[0], uint64_t(SECCOMP_FILTER_FLAG_SPEC_ALLOW));
+  EXPECT_EQ(seccomp_flags.size(), 1u);
 }
 
 }  // namespace

@@ -94,7 +94,8 @@ void CollectImportable(const std::string& dir, bool is_top, std::vector<std::str
     const std::string path = dir + "/" + name;
     unsigned char type = entry->d_type;
     struct stat status {};
-    if (type == DT_UNKNOWN) type = lstat(path.c_str(), &status) == 0 && S_ISDIR(status.st_mode) ? DT_DIR : DT_REG;
+    if (type == DT_UNKNOWN && lstat(path.c_str(), &status) == 0)  // file systems that do not say
+      type = S_ISDIR(status.st_mode) ? DT_DIR : S_ISLNK(status.st_mode) ? DT_LNK : DT_REG;
     if (type == DT_DIR) {
       subdirs.push_back(path);
     } else if (type == DT_LNK) {

@@ -45,8 +45,8 @@ struct Bytecode {
 
 using Arc = std::pair<int32_t, int32_t>;
 
-/// The line of each code unit of a code object, from co_lines() (-1 for none). Needs the GIL
-/// and no exception pending; returns nullopt, with none pending, if CPython does not say.
+/// The line of each code unit of a code object, as co_lines() gives them (-1 for none), read
+/// from its location table. Returns nullopt if the table is malformed.
 std::optional<std::vector<int32_t>> UnitLines(PyCodeObject* code);
 
 /// Reads what the analysis needs of a code object (CPython 3.11). Needs the GIL and no

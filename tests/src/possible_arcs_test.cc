@@ -409,5 +409,69 @@ TEST(PossibleArcs, GivesUpOnBytecodeItCannotFollow) {
   EXPECT_FALSE(PossibleArcs(no_entry).has_value());
 }
 
+// Every code object of the standard library's top-level modules, and of a program with lines
+// far apart, backwards and without a location, with the line of each code unit as
+// co_lines() gives it.
+constexpr const char* kLineTablePrograms = R"py(
+import glob, types
+SPREAD = "def spread(x):\n" + "".join(
+    f"    x = x + {i}\n" + "\n" * (i * 37 % 300) for i in range(60)) + "    return (x,\n\n\n x)\n"
+BACKWARDS = "y = (1 +\n     2)\nfor i in range(3):\n    y += i\nelse:\n    y = 0\n" + "\n" * 70000 + "z = [\n  i\n  for i in range(2)\n]\n"
+sources = [(SPREAD, "<spread>"), (BACKWARDS, "<backwards>")]
+for path in sorted(glob.glob("/usr/lib/python3.11/*.py")):
+    with open(path, "rb") as f:
+        sources.append((f.read(), path))
+pairs = []
+def walk(code):
+    expected = [-1] * (len(code.co_code) // 2)
+    for start, end, line in code.co_lines():
+        for unit in range(start // 2, end // 2):
+            expected[unit] = -1 if line is None else line
+    pairs.append((code, expected))
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            walk(const)
+for source, name in sources:
+    try:
+        walk(compile(source, name, "exec", dont_inherit=True))
+    except SyntaxError:
+        pass
+truncated = compile("a = 1\nb = 2\n", "<t>", "exec")
+malformed = [truncated.replace(co_linetable=b"\x01"), truncated.replace(co_linetable=truncated.co_linetable * 3),
+             truncated.replace(co_linetable=bytes([0x80 | (13 << 3), 0x41]))]
+)py";
+
+TEST(UnitLines, AreWhatCoLinesGives) {
+  ASSERT_TRUE(EnsurePythonRuntime().ok());
+  PyGILState_STATE gil = PyGILState_Ensure();
+  PyRef globals(PyDict_New());
+  PyDict_SetItemString(globals.get(), "__builtins__", PyEval_GetBuiltins());
+  PyRef result(PyRun_String(kLineTablePrograms, Py_file_input, globals.get(), globals.get()));
+  ASSERT_TRUE(result) << TakePythonError();
+  PyObject* pairs = PyDict_GetItemString(globals.get(), "pairs");
+  ASSERT_GT(PyList_Size(pairs), 5000);
+  size_t compared = 0, differing = 0;
+  std::string first_difference;
+  for (Py_ssize_t i = 0; i < PyList_Size(pairs); ++i) {
+    PyObject* pair = PyList_GET_ITEM(pairs, i);
+    auto* code = reinterpret_cast<PyCodeObject*>(PyTuple_GET_ITEM(pair, 0));
+    PyObject* expected_list = PyTuple_GET_ITEM(pair, 1);
+    std::vector<int32_t> expected;
+    for (Py_ssize_t unit = 0; unit < PyList_Size(expected_list); ++unit)
+      expected.push_back(int32_t(PyLong_AsLong(PyList_GET_ITEM(expected_list, unit))));
+    auto lines = UnitLines(code);
+    ++compared;
+    if (!lines || *lines != expected) {
+      if (differing++ == 0)
+        first_difference = std::string(PyUnicode_AsUTF8(code->co_filename)) + ":" + PyUnicode_AsUTF8(code->co_qualname);
+    }
+  }
+  EXPECT_EQ(differing, 0u) << "of " << compared << " code objects; the first: " << first_difference;
+  PyObject* malformed = PyDict_GetItemString(globals.get(), "malformed");
+  for (Py_ssize_t i = 0; i < PyList_Size(malformed); ++i)
+    EXPECT_FALSE(UnitLines(reinterpret_cast<PyCodeObject*>(PyList_GET_ITEM(malformed, i))).has_value()) << i;
+  PyGILState_Release(gil);
+}
+
 }  // namespace
 }  // namespace pycov::tracer

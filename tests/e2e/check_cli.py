@@ -94,6 +94,19 @@ class BadInput(CliTest):
         with open(path, "rb") as f:
             self.assertEqual(f.read(), junk)
 
+    def test_a_data_file_with_damaged_contents_is_replaced(self):
+        # pycov checks only that the file it would replace is a coverage data file; what an
+        # earlier run's data holds is not read (it made every run slower by the file's size).
+        self.write("ok.py", "print('hi')\n")
+        self.assertEqual(self.pycov("run", "--python", PYTHON, "ok.py").returncode, 0)
+        import sqlite3
+        with sqlite3.connect(os.path.join(self.dir, ".coverage")) as db:
+            db.execute("INSERT INTO line_bits (file_id, context_id, numbits) VALUES (999, 1, x'01')")
+        self.assert_one_line_error(self.pycov("report"), ".coverage")  # the damage is real
+        result = self.pycov("run", "--python", PYTHON, "ok.py")
+        self.assertEqual((result.returncode, result.stdout), (0, "hi\n"), result.stderr)
+        self.assertEqual(self.pycov("report").returncode, 0)
+
     def test_report_on_corrupt_or_missing_data(self):
         self.write(".coverage", "junk")
         self.assert_one_line_error(self.pycov("report"), ".coverage")

@@ -543,9 +543,15 @@ inline PyCodeObject* CodeOf(PyFrameObject* frame) { return frame->f_frame->f_cod
 // not per line. greenlet.getcurrent() is looked up once greenlet has been imported.
 bool InNonMainGreenlet() {
   if (g->greenlet_getcurrent == nullptr) {
-    PyObject* modules = PySys_GetObject("modules");
-    PyObject* greenlet = modules != nullptr ? PyDict_GetItemString(modules, "greenlet") : nullptr;
-    if (greenlet == nullptr) return false;
+    // Asked for most frames whose caller ran untraced, so without making strings: the
+    // interpreter's module dict (what sys.modules is unless replaced) and an interned name.
+    static PyObject* const name = PyUnicode_InternFromString("greenlet");
+    PyObject* modules = PyImport_GetModuleDict();
+    PyObject* greenlet = modules != nullptr && name != nullptr ? PyDict_GetItemWithError(modules, name) : nullptr;
+    if (greenlet == nullptr) {
+      PyErr_Clear();  // none is set for a str key; the caller keeps a pending exception aside
+      return false;
+    }
     g->greenlet_getcurrent = PyObject_GetAttrString(greenlet, "getcurrent");
     if (g->greenlet_getcurrent == nullptr) {
       PyErr_Clear();

@@ -29,6 +29,7 @@ def _pycov_bootstrap():
             sys.stderr.write("pycov: warning: pid %d is not measured: %s\n" % (os.getpid(), error))
 
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]
+    main_module = os.environ.pop("PYCOV_MAIN_MODULE", None)  # for this process only
     if sys.version_info[0] < 3:
         return
 
@@ -36,6 +37,21 @@ def _pycov_bootstrap():
     # several milliseconds of imports in every process.
     import _frozen_importlib
     import _frozen_importlib_external
+
+    if main_module and os.environ.get("PYCOV_RUN_DIR"):
+        # pycov run -m: whether the module exists, as `-m` will look for it (the current
+        # directory first on sys.path, unless -P), before anything of the program runs.
+        saved_path = sys.path[:]
+        if not getattr(sys.flags, "safe_path", False):
+            sys.path.insert(0, os.getcwd())
+        try:
+            found = main_module in sys.modules or _frozen_importlib._find_spec(main_module, None) is not None
+        except Exception:
+            found = True  # the program's own start says what is wrong
+        sys.path[:] = saved_path
+        if not found:
+            open(os.path.join(os.environ["PYCOV_RUN_DIR"], "missing-main-module"), "w").close()
+            os._exit(1)
 
     spec = _frozen_importlib_external.PathFinder.find_spec("sitecustomize", sys.path)
     if spec is not None and spec.loader is not None:

@@ -57,8 +57,28 @@ class BadInput(CliTest):
         self.assertFalse(os.path.exists(os.path.join(self.dir, ".coverage")))
 
     def test_missing_module(self):
-        result = self.pycov("run", "--python", PYTHON, "-m", "no_such_module_xyz")
-        self.assert_one_line_error(result, "no_such_module_xyz")
+        # The program's own process finds out (its bootstrap asks the import system), before
+        # anything of the program runs; the data file of an earlier run stays as it was.
+        self.write("ok.py", "print('hi')\n")
+        self.assertEqual(self.pycov("run", "--python", PYTHON, "ok.py").returncode, 0)
+        with open(os.path.join(self.dir, ".coverage"), "rb") as f:
+            before = f.read()
+        for sandbox in ("observe", "off"):
+            with self.subTest(sandbox=sandbox):
+                result = self.pycov("run", "--python", PYTHON, "--sandbox", sandbox, "-m", "no_such_module_xyz.sub")
+                self.assert_one_line_error(result, "no_such_module_xyz")
+                self.assertEqual(result.stdout, "")
+                with open(os.path.join(self.dir, ".coverage"), "rb") as f:
+                    self.assertEqual(f.read(), before)
+
+    def test_module_in_the_current_directory_runs_without_pycovs_variable(self):
+        # -m puts the current directory first on sys.path; the variable that names the module
+        # to look for is the first process's alone.
+        self.write("localmod.py", "import os, subprocess, sys\n"
+                                  "print(os.environ.get('PYCOV_MAIN_MODULE'))\n"
+                                  "subprocess.run([sys.executable, '-c', 'print(1)'], check=True)\n")
+        result = self.pycov("run", "--python", PYTHON, "-m", "localmod")
+        self.assertEqual((result.returncode, result.stdout), (0, "None\n1\n"), result.stderr)
 
     def test_unknown_option(self):
         self.assert_one_line_error(self.pycov("run", "--bogus", "x.py"), "--bogus")

@@ -122,7 +122,6 @@ std::string PythonRepr(const std::vector<std::string>& argv) {
   return text + "]";
 }
 
-// Whether `module` can be found by the interpreter, from the directory the program runs in.
 // `pycov run -m MODULE`: the program's first process is told the top-level package to look
 // for, and takes the variable out of its environment. When the import system of that process
 // cannot find it (with the directory that `-m` puts first on sys.path), its bootstrap leaves

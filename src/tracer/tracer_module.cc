@@ -917,32 +917,34 @@ int SetTypeAttribute(PyObject* type, PyObject* name, PyObject* value) {
 // version, for CPython's caches keyed by it assume the old code and defaults. A function pycov
 // gave a version gets a new one of pycov's (a fresh number, for the same reason); the others
 // are left as CPython leaves them. The descriptors are pointed at copies of their definitions
-// whose setter and getter call the original ones with the original closure.
+// whose setter (one per attribute, so that it knows which original to call) calls the
+// original one; getter and closure stay CPython's, so reading these attributes costs nothing more.
 constexpr const char* kVersionResettingAttributes[] = {"__code__", "__defaults__", "__kwdefaults__"};
-PyGetSetDef g_version_resetting_attributes[std::size(kVersionResettingAttributes)];
+constexpr size_t kVersionResettingCount = std::size(kVersionResettingAttributes);
+setter g_original_setters[kVersionResettingCount];
+PyGetSetDef g_version_resetting_attributes[kVersionResettingCount];
 
-PyObject* GetFunctionAttribute(PyObject* function, void* closure) {
-  auto* original = static_cast<PyGetSetDef*>(closure);
-  return original->get(function, original->closure);
-}
-
+template <size_t kAttribute>
 int SetFunctionAttribute(PyObject* function, PyObject* value, void* closure) {
-  auto* original = static_cast<PyGetSetDef*>(closure);
   auto* as_function = reinterpret_cast<PyFunctionObject*>(function);  // the descriptor checked its type
   const bool had_our_version = as_function->func_version >= kFirstFunctionVersion;
-  const int status = original->set(function, value, original->closure);
+  const int status = g_original_setters[kAttribute](function, value, closure);
   if (had_our_version) KeepOutOfSubscriptCalls(as_function);
   return status;
 }
 
+constexpr setter kVersionKeepingSetters[] = {SetFunctionAttribute<0>, SetFunctionAttribute<1>, SetFunctionAttribute<2>};
+static_assert(std::size(kVersionKeepingSetters) == kVersionResettingCount);
+
 void KeepVersionsWhenFunctionsChange() {
-  for (size_t i = 0; i < std::size(kVersionResettingAttributes); ++i) {
+  for (size_t i = 0; i < kVersionResettingCount; ++i) {
     PyObject* found = PyDict_GetItemString(PyFunction_Type.tp_dict, kVersionResettingAttributes[i]);  // borrowed
     if (found == nullptr || !Py_IS_TYPE(found, &PyGetSetDescr_Type)) continue;
     auto* descriptor = reinterpret_cast<PyGetSetDescrObject*>(found);
-    PyGetSetDef* original = descriptor->d_getset;
-    if (original->get == nullptr || original->set == nullptr) continue;
-    g_version_resetting_attributes[i] = {original->name, GetFunctionAttribute, SetFunctionAttribute, original->doc, original};
+    if (descriptor->d_getset->set == nullptr) continue;
+    g_original_setters[i] = descriptor->d_getset->set;
+    g_version_resetting_attributes[i] = *descriptor->d_getset;
+    g_version_resetting_attributes[i].set = kVersionKeepingSetters[i];
     descriptor->d_getset = &g_version_resetting_attributes[i];
   }
 }

@@ -14,6 +14,7 @@
 
 #include <toml++/toml.h>
 
+#include "python_bootstrap.h"
 #include "unmeasured_processes.h"
 
 namespace pycov {
@@ -305,6 +306,7 @@ std::vector<DoctorObservation> CollectObservations(const MeasuredRun& run, const
                        {"instrumented", exec.instrumented ? "true" : "false"},
                        {"injected", exec.injected.empty() ? "false" : "true"},
                        {"isolated", skipping.empty() ? "false" : "true"},
+                       {"skips_site", skipping.find('S') != std::string::npos ? "true" : "false"},
                        {"flags", flags.empty() ? "-I/-E/-S" : Join(flags, " ")},
                        {"worker", IsMultiprocessingCommand(exec.argv, &method) ? "true" : "false"},
                        {"site", site(location, 0)}});

@@ -78,8 +78,37 @@ sandbox::ExecVerdict DecideExec(const sandbox::ExecRequest& request, const Boots
   std::vector<std::string> missing = MissingBootstrapVariables(request.environment, bootstrap);
   verdict.instrumented = missing.empty();
   // Another Python would not load the 3.11 tracer: it stays as the program made it.
-  if (kind == InterpreterKind::kMeasurablePython) verdict.set_environment = std::move(missing);
+  if (kind != InterpreterKind::kMeasurablePython) return verdict;
+  // -I and -E make Python ignore PYTHONPATH, -S skips `site`, which imports the bootstrap:
+  // the preloaded start-up starts the tracer there instead.
+  if (!BootstrapSkippingOptions(request.argv).empty()) {
+    const std::string* preload = Find(request.environment, "LD_PRELOAD");
+    std::string ours = bootstrap.directory + "/" + kIsolatedStartLibrary;
+    // The start-up takes "ours" or "ours:" off again, leaving the program's value as it was.
+    missing.push_back("LD_PRELOAD=" + ours + (preload != nullptr ? ":" + preload->substr(11) : ""));
+  }
+  verdict.set_environment = std::move(missing);
   return verdict;
+}
+
+std::string BootstrapSkippingOptions(const std::vector<std::string>& argv) {
+  // Options of python3 that take a value in the next argument, or in the rest of this one.
+  auto takes_value = [](char option) { return option == 'W' || option == 'X' || option == 'Q'; };
+  std::string found;
+  for (size_t i = 1; i < argv.size(); ++i) {
+    const std::string& arg = argv[i];
+    if (arg == "--" || arg.size() < 2 || arg[0] != '-' || arg[1] == '-') break;  // script, long option
+    for (size_t j = 1; j < arg.size(); ++j) {
+      const char option = arg[j];
+      if (option == 'c' || option == 'm') return found;  // the rest is the command or module
+      if (option == 'I' || option == 'E' || option == 'S') found += option;
+      if (takes_value(option)) {
+        if (j + 1 == arg.size()) ++i;  // the value is the next argument
+        break;
+      }
+    }
+  }
+  return found;
 }
 
 }  // namespace pycov

@@ -46,7 +46,19 @@ class InterpreterClassifier {
   std::map<std::string, InterpreterKind> known_;
 };
 
-/// The supervisor's exec hook for a run with `bootstrap`.
+/// The file in the bootstrap directory that the supervisor preloads into a CPython 3.11
+/// started with -I, -E (which ignore PYTHONPATH) or -S (which skips `site`): it starts the
+/// tracer just before the program's first line.
+inline constexpr const char* kIsolatedStartLibrary = "pycov_isolated_start.so";
+
+/// Which of python3's options -I, -E and -S, the ones that keep PYTHONPATH's bootstrap from
+/// starting, the interpreter arguments `argv` give: those letters in order ("IS"), empty when
+/// none. Options end at the script, `-c`, `-m` or `--`, as python3 parses them.
+std::string BootstrapSkippingOptions(const std::vector<std::string>& argv);
+
+/// The supervisor's exec hook for a run with `bootstrap`. A CPython 3.11 whose environment
+/// lost the bootstrap's variables gets them back; one started with -I, -E or -S also gets the
+/// isolated start-up preloaded (LD_PRELOAD, before what the program preloads).
 sandbox::ExecVerdict DecideExec(const sandbox::ExecRequest& request, const Bootstrap& bootstrap,
                                 InterpreterClassifier& classifier);
 

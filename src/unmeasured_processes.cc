@@ -2,42 +2,26 @@
 
 #include <algorithm>
 
+#include "python_bootstrap.h"
+
 namespace pycov {
 namespace {
 
-// Options of python3 that take a value in the next argument.
-bool TakesValue(char option) { return option == 'W' || option == 'X' || option == 'Q'; }
-
-std::string ReasonFor(char option) {
-  switch (option) {
-    case 'I': return "-I (isolated mode) makes Python ignore PYTHONPATH, where pycov's bootstrap is";
-    case 'E': return "-E makes Python ignore PYTHONPATH, where pycov's bootstrap is";
-    case 'S': return "-S skips the site module, which loads pycov's bootstrap";
-  }
-  return {};
+// Why a Python started with these options (python3's -I, -E, -S) ran without the tracer: the
+// supervisor preloads a start-up into such a Python, which failed here (an environment too
+// large to rewrite, an interpreter that ignores LD_PRELOAD).
+std::string ReasonFor(const std::string& options) {
+  std::string reason;
+  if (options.find('S') != std::string::npos) reason = "-S skips the site module, which loads pycov's bootstrap";
+  else if (options.find('I') != std::string::npos)
+    reason = "-I (isolated mode) makes Python ignore PYTHONPATH, where pycov's bootstrap is";
+  else if (options.find('E') != std::string::npos) reason = "-E makes Python ignore PYTHONPATH, where pycov's bootstrap is";
+  return reason.empty() ? reason : reason + ", and pycov's start-up could not be preloaded";
 }
 
 std::string BaseName(const std::string& path) { return path.substr(path.rfind('/') + 1); }
 
 }  // namespace
-
-std::vector<std::string> BootstrapSkippingOptions(const std::vector<std::string>& argv) {
-  std::vector<std::string> reasons;
-  for (size_t i = 1; i < argv.size(); ++i) {
-    const std::string& arg = argv[i];
-    if (arg == "--" || arg.size() < 2 || arg[0] != '-' || arg[1] == '-') break;  // script, long option
-    for (size_t j = 1; j < arg.size(); ++j) {
-      const char option = arg[j];
-      if (option == 'c' || option == 'm') return reasons;  // the rest is the command or module
-      if (std::string reason = ReasonFor(option); !reason.empty()) reasons.push_back(reason);
-      if (TakesValue(option)) {
-        if (j + 1 == arg.size()) ++i;  // the value is the next argument
-        break;
-      }
-    }
-  }
-  return reasons;
-}
 
 std::vector<UnmeasuredProcess> FindUnmeasuredPythonProcesses(const sandbox::ObservationLog& log,
                                                              const std::vector<ProcessRecord>& measured) {
@@ -52,13 +36,13 @@ std::vector<UnmeasuredProcess> FindUnmeasuredPythonProcesses(const sandbox::Obse
         return p.pid == task.tid && p.start_unix_ns >= exec.unix_ns && p.start_unix_ns < until;
       });
       if (has_hits) continue;
-      std::vector<std::string> reasons = BootstrapSkippingOptions(exec.argv);
+      std::string reason = ReasonFor(BootstrapSkippingOptions(exec.argv));
       std::string executable = BaseName(exec.executable);
-      if (reasons.empty() && !executable.empty() && executable.rfind("python3.11", 0) != 0 &&
+      if (reason.empty() && !executable.empty() && executable.rfind("python3.11", 0) != 0 &&
           executable.rfind("python", 0) == 0)
-        reasons.push_back(executable + " is not the CPython 3.11 that pycov's tracer is built for");
-      if (reasons.empty()) continue;
-      unmeasured.push_back({task.tid, exec.argv, reasons.front()});
+        reason = executable + " is not the CPython 3.11 that pycov's tracer is built for";
+      if (reason.empty()) continue;
+      unmeasured.push_back({task.tid, exec.argv, reason});
     }
   }
   return unmeasured;

@@ -17,14 +17,10 @@ struct UnmeasuredProcess {
 };
 
 /// Python execs in `log` without a hit file of that process started after the exec, whose
-/// reason is known: interpreter options that skip the bootstrap (-I, -E, -S), or a Python
-/// other than the 3.11 the tracer is built for. (A process killed before its start-up ended
+/// reason is known: interpreter options that skip the bootstrap (-I, -E, -S) where the
+/// start-up could not be preloaded, or a Python other than the 3.11 the tracer is built for. (A process killed before its start-up ended
 /// has no hit file either; that is not reported.)
 std::vector<UnmeasuredProcess> FindUnmeasuredPythonProcesses(const sandbox::ObservationLog& log,
                                                              const std::vector<ProcessRecord>& measured);
-
-/// Which of -I, -E, -S (with their reasons) the interpreter arguments `argv` give, in order;
-/// empty when none. Options end at the script, `-c`, `-m` or `--`, as python3 parses them.
-std::vector<std::string> BootstrapSkippingOptions(const std::vector<std::string>& argv);
 
 }  // namespace pycov

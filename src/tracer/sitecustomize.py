@@ -4,16 +4,18 @@ It starts the tracer, hides itself from sys.path so the program sees the path it
 unmeasured, then runs the sitecustomize module that this one shadows, if there is one.
 Any interpreter that inherits the environment imports this file, so it stays valid syntax
 for old Pythons and starts the tracer only on the version it was built for.
+
+A Python started with -I, -E or -S never imports it as sitecustomize: pycov's isolated
+start-up (isolated_start.cc) loads it under another name and calls _pycov_start_tracer alone.
 """
 
 TRACER_PYTHON = (3, 11)
 
 
-def _pycov_bootstrap():
+def _pycov_start_tracer(here):
     import os
     import sys
 
-    here = os.path.dirname(os.path.abspath(__file__))
     run_dir = os.environ.get("PYCOV_RUN_DIR")
     if run_dir and tuple(sys.version_info[:2]) != TRACER_PYTHON:
         sys.stderr.write("pycov: warning: pid %d is not measured: Python %d.%d (pycov's tracer is built for %d.%d)\n"
@@ -27,6 +29,14 @@ def _pycov_bootstrap():
             _pycov_tracer.start(run_dir, [stdlib], [here], list(sys.argv))
         except Exception as error:  # the program must run even if measurement cannot
             sys.stderr.write("pycov: warning: pid %d is not measured: %s\n" % (os.getpid(), error))
+
+
+def _pycov_bootstrap():
+    import os
+    import sys
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    _pycov_start_tracer(here)
 
     sys.path[:] = [p for p in sys.path if os.path.abspath(p or os.curdir) != here]
     main_module = os.environ.pop("PYCOV_MAIN_MODULE", None)  # for this process only
@@ -60,5 +70,6 @@ def _pycov_bootstrap():
         spec.loader.exec_module(module)
 
 
-_pycov_bootstrap()
-del _pycov_bootstrap
+if __name__ == "sitecustomize":
+    _pycov_bootstrap()
+    del _pycov_bootstrap

@@ -1,8 +1,9 @@
 # Python subprocesses started every usual way, one with a scrubbed environment. Without
 # concurrency settings and COVERAGE_PROCESS_START, coverage.py measures none of the children;
 # pycov measures each, the scrubbed one thanks to the supervisor. Children started with
-# python3 -I, -E or -S cannot load pycov's bootstrap: pycov says so instead of losing them
-# silently.
+# python3 -I or -E ignore PYTHONPATH, where pycov's bootstrap is, and -S imports no `site`,
+# which imports it: the supervisor preloads a start-up into them (one also scrubbed, one with
+# an LD_PRELOAD of its own), and they see the same sys.path and environment as unmeasured.
 import os
 import subprocess
 import sys
@@ -13,6 +14,11 @@ os.system(f"{sys.executable} {child} os.system")
 subprocess.run(f"{sys.executable} {child} shell", shell=True, check=True)
 subprocess.run(["/bin/sh", "-c", f"exec {sys.executable} {child} sh-exec"], check=True)
 subprocess.run([sys.executable, child, "scrubbed-env"], env={"PATH": os.environ["PATH"]}, check=True)
-for flag in ("-I", "-E", "-S"):
-    subprocess.run([sys.executable, flag, os.path.join("helpers", "unmeasurable_child.py")], check=True)
+isolated_child = os.path.join("helpers", "isolated_child.py")
+for flag in ("-I", "-E"):
+    subprocess.run([sys.executable, flag, isolated_child], check=True)
+subprocess.run([sys.executable, "-I", isolated_child], env={"PATH": os.environ["PATH"]}, check=True)
+subprocess.run([sys.executable, "-E", isolated_child], env=dict(os.environ, LD_PRELOAD="libm.so.6 "), check=True)
+subprocess.run([sys.executable, "-S", isolated_child], check=True)
+subprocess.run([sys.executable, "-IS", isolated_child, "-E"], check=True)
 print("all children done")

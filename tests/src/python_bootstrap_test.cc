@@ -73,5 +73,55 @@ TEST(PythonBootstrap, DecisionAtExec) {
   EXPECT_TRUE(verdict.set_environment.empty());
 }
 
+TEST(PythonBootstrap, OptionsThatSkipTheBootstrap) {
+  EXPECT_EQ(BootstrapSkippingOptions({"python3", "app.py", "-I"}), "");  // the program's own
+  EXPECT_EQ(BootstrapSkippingOptions({"python3", "-I", "app.py"}), "I");
+  EXPECT_EQ(BootstrapSkippingOptions({"python3", "-uIS", "app.py"}), "IS");
+  EXPECT_EQ(BootstrapSkippingOptions({"python3", "-W", "ignore", "-E", "-c", "pass"}), "E");
+  EXPECT_EQ(BootstrapSkippingOptions({"python3", "-Wignore", "-c", "-I"}), "");
+  EXPECT_EQ(BootstrapSkippingOptions({"python3", "-m", "pytest", "-S"}), "");
+  EXPECT_EQ(BootstrapSkippingOptions({"python3", "-X", "importtime", "app.py"}), "");
+  EXPECT_EQ(BootstrapSkippingOptions({"python3", "--", "-I"}), "");
+  EXPECT_EQ(BootstrapSkippingOptions({"python3", "-Ec", "-S"}), "E");
+}
+
+TEST(PythonBootstrap, PythonSkippingTheBootstrapGetsTheStartUpPreloaded) {
+  InterpreterClassifier classifier;
+  sandbox::ExecRequest request;
+  request.executable = "/usr/bin/python3";
+  request.argv = {"python3", "-I", "child.py"};
+  request.environment = WithBootstrap({"PATH=/usr/bin"}, kBootstrap);
+  auto verdict = DecideExec(request, kBootstrap, classifier);
+  EXPECT_TRUE(verdict.instrumented);  // nothing of the bootstrap's was taken away
+  EXPECT_EQ(verdict.set_environment, std::vector<std::string>{"LD_PRELOAD=/opt/pycov/bootstrap/pycov_isolated_start.so"});
+
+  // What the program preloads stays, after the start-up; lost variables come back too.
+  request.argv = {"python3", "-E", "-c", "pass"};
+  request.environment = {"LD_PRELOAD=libfaketime.so.1"};
+  verdict = DecideExec(request, kBootstrap, classifier);
+  EXPECT_FALSE(verdict.instrumented);
+  ASSERT_EQ(verdict.set_environment.size(), 3u);
+  EXPECT_EQ(verdict.set_environment[2], "LD_PRELOAD=/opt/pycov/bootstrap/pycov_isolated_start.so:libfaketime.so.1");
+
+  request.environment = WithBootstrap({"LD_PRELOAD="}, kBootstrap);
+  verdict = DecideExec(request, kBootstrap, classifier);
+  EXPECT_EQ(verdict.set_environment, std::vector<std::string>{"LD_PRELOAD=/opt/pycov/bootstrap/pycov_isolated_start.so:"});
+
+  // -S skips `site`, which imports the bootstrap: the start-up starts the tracer there too.
+  request.argv = {"python3", "-S", "child.py"};
+  request.environment = WithBootstrap({}, kBootstrap);
+  EXPECT_EQ(DecideExec(request, kBootstrap, classifier).set_environment,
+            std::vector<std::string>{"LD_PRELOAD=/opt/pycov/bootstrap/pycov_isolated_start.so"});
+
+  // Nothing to preload where the bootstrap starts.
+  request.argv = {"python3", "-u", "child.py", "-I"};
+  EXPECT_TRUE(DecideExec(request, kBootstrap, classifier).set_environment.empty());
+
+  // Only into the CPython the tracer is built for.
+  request.executable = "/usr/bin/python2.7";
+  request.argv = {"python2.7", "-E", "old.py"};
+  EXPECT_TRUE(DecideExec(request, kBootstrap, classifier).set_environment.empty());
+}
+
 }  // namespace
 }  // namespace pycov

@@ -5,19 +5,6 @@
 namespace pycov {
 namespace {
 
-using Options = std::vector<std::string>;
-
-TEST(UnmeasuredProcesses, OptionsThatSkipTheBootstrap) {
-  EXPECT_TRUE(BootstrapSkippingOptions({"python3", "app.py", "-I"}).empty());  // the program's own
-  EXPECT_EQ(BootstrapSkippingOptions({"python3", "-I", "app.py"}).size(), 1u);
-  EXPECT_EQ(BootstrapSkippingOptions({"python3", "-uIS", "app.py"}).size(), 2u);
-  EXPECT_EQ(BootstrapSkippingOptions({"python3", "-W", "ignore", "-E", "-c", "pass"}).size(), 1u);
-  EXPECT_TRUE(BootstrapSkippingOptions({"python3", "-Wignore", "-c", "-I"}).empty());
-  EXPECT_TRUE(BootstrapSkippingOptions({"python3", "-m", "pytest", "-S"}).empty());
-  EXPECT_TRUE(BootstrapSkippingOptions({"python3", "-X", "importtime", "app.py"}).empty());
-  EXPECT_TRUE(BootstrapSkippingOptions({"python3", "--", "-I"}).empty());
-}
-
 sandbox::TaskRecord PythonProcess(int pid, std::vector<std::string> argv, int64_t exec_ns,
                                   std::string executable = "/usr/bin/python3.11") {
   sandbox::TaskRecord task;
@@ -34,7 +21,7 @@ sandbox::TaskRecord PythonProcess(int pid, std::vector<std::string> argv, int64_
 TEST(UnmeasuredProcesses, OnlyPythonProcessesWithoutHitsAndAKnownReason) {
   sandbox::ObservationLog log;
   log.tasks.push_back(PythonProcess(10, {"python3", "app.py"}, 100));          // measured
-  log.tasks.push_back(PythonProcess(11, {"python3", "-I", "child.py"}, 200));  // -I
+  log.tasks.push_back(PythonProcess(11, {"python3", "-I", "child.py"}, 200));  // -I, not preloaded
   log.tasks.push_back(PythonProcess(12, {"python3", "child.py"}, 300));        // killed early
   log.tasks.push_back(PythonProcess(13, {"python2", "old.py"}, 400, "/usr/bin/python2.7"));
   std::vector<ProcessRecord> measured(1);
@@ -46,6 +33,15 @@ TEST(UnmeasuredProcesses, OnlyPythonProcessesWithoutHitsAndAKnownReason) {
   EXPECT_NE(unmeasured[0].reason.find("-I"), std::string::npos);
   EXPECT_EQ(unmeasured[1].pid, 13);
   EXPECT_NE(unmeasured[1].reason.find("python2.7"), std::string::npos);
+}
+
+TEST(UnmeasuredProcesses, SkippingSiteIsTheReasonWhateverElseIsGiven) {
+  sandbox::ObservationLog log;
+  log.tasks.push_back(PythonProcess(30, {"python3", "-I", "-S", "child.py"}, 100));
+  auto unmeasured = FindUnmeasuredPythonProcesses(log, {});
+  ASSERT_EQ(unmeasured.size(), 1u);
+  EXPECT_EQ(unmeasured[0].reason,
+            "-S skips the site module, which loads pycov's bootstrap, and pycov's start-up could not be preloaded");
 }
 
 TEST(UnmeasuredProcesses, AHitFileFromBeforeTheExecDoesNotCount) {

@@ -154,6 +154,9 @@ std::string RenderDoctorText(const DoctorReport& report, bool color) {
                      report.coverage.files.size(), ProgramOutcome(run.exit),
                      report.coveragepy.version.empty() ? "coverage.py not installed for this interpreter"
                                                        : "coverage.py " + report.coveragepy.version);
+  // A measured file that cannot be analysed is not in the figures above; coverage.py's
+  // report stops at it.
+  for (const auto& problem : report.coverage.problems) out += "coverage: left out: " + problem + "\n";
   const bool fails = report.Fails();
   out += fmt::format("{}: {} error(s), {} warning(s), {} info (--fail-on {})\n",
                      palette.Paint(fails ? "fail" : "ok", fails ? "1;31" : "1;32"), counts.errors, counts.warnings,
@@ -179,6 +182,7 @@ std::string RenderDoctorJson(const DoctorReport& report) {
                        {"missing", report.coverage.total_missing},
                        {"percent_covered", report.coverage.TotalPercent()}}},
                      {"files", files},
+                     {"not_analysed", report.coverage.problems},
                      {"data_file", run.data_file}};
   json processes = json::array();
   for (const auto& p : run.combined.processes)
@@ -235,6 +239,11 @@ std::string RenderDoctorMarkdown(const DoctorReport& report) {
                      report.coverage.files.size(), ProgramOutcome(run.exit));
   out += report.coveragepy.version.empty() ? "; coverage.py is not installed for this interpreter.\n\n"
                                            : fmt::format("; coverage.py {}.\n\n", report.coveragepy.version);
+  if (!report.coverage.problems.empty()) {
+    out += "Left out of the coverage figures:\n\n";
+    for (const auto& problem : report.coverage.problems) out += "- " + cell(problem) + "\n";
+    out += "\n";
+  }
   if (report.findings.empty()) return out + "No known coverage problem was observed.\n";
   out += "| Severity | Rule | Location | Finding | Lines at stake |\n|---|---|---|---|---|\n";
   for (const auto& f : report.findings) {

@@ -70,6 +70,7 @@ class DoctorCommand(unittest.TestCase):
         self.addCleanup(shutil.rmtree, self.dir, True)
 
     def write(self, name, text):
+        os.makedirs(os.path.dirname(os.path.join(self.dir, name)), exist_ok=True)
         with open(os.path.join(self.dir, name), "w") as f:
             f.write(text)
 
@@ -134,6 +135,20 @@ class DoctorCommand(unittest.TestCase):
             self.assertIn(key, killed[0])
         self.assertEqual(killed[0]["impact"]["lines"], 3)
         self.assertTrue(os.path.exists(os.path.join(self.dir, ".coverage")))
+
+    def test_a_measured_file_that_does_not_parse_is_named(self):
+        # Listed with --source though never imported: coverage.py's report stops at it.
+        self.write("pkg/__init__.py", "VALUE = 1\n")
+        self.write("pkg/broken.py", "def f(:\n")
+        self.write("app.py", "import pkg\n")
+        result = doctor(self.dir, "--source", "pkg", "app.py")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("coverage: 100% of 1 statements in 1 file(s)", result.stdout)
+        self.assertRegex(result.stdout, r"coverage: left out: couldn't parse '\S+/pkg/broken.py' as Python source")
+        report = json.loads(doctor(self.dir, "--source", "pkg", "--format", "json", "app.py").stdout)
+        self.assertEqual([f["path"] for f in report["coverage"]["files"]], ["pkg/__init__.py"])
+        self.assertEqual(len(report["coverage"]["not_analysed"]), 1)
+        self.assertIn("broken.py", report["coverage"]["not_analysed"][0])
 
     def test_timid_steps_aside_while_the_program_traces(self):
         self.write("app.py", "import sys\n"

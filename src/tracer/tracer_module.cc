@@ -126,6 +126,10 @@ struct ThreadTracer {
   // Set while pycov has paused tracing of this thread because the running frame's code became
   // complete (c_tracefunc is then null, c_traceobj still this tracer): that frame.
   _PyInterpreterFrame* paused_in;
+  // Greenlet switches in this thread are followed (FollowGreenletSwitches), and the greenlet
+  // trace function the program had installed before, called after pycov's: or nullptr.
+  bool follows_greenlet_switches;
+  PyObject* chained_greenlet_trace;
 };
 
 struct ProcessTracer {
@@ -147,6 +151,11 @@ struct ProcessTracer {
   std::string events_path;                  // Python-level observations, one JSON object per line
   std::unordered_map<std::string, bool> modules_seen;
   PyObject* greenlet_getcurrent = nullptr;  // greenlet.getcurrent, once greenlet is imported
+  // greenlet's C API (greenlet 2 and later): which greenlet runs, without a Python call.
+  PyObject* (*greenlet_get_current)() = nullptr;
+  int (*greenlet_is_main)(PyObject*) = nullptr;
+  PyObject* greenlet_settrace = nullptr;  // greenlet's own settrace and gettrace, where the C
+  PyObject* greenlet_gettrace = nullptr;  // API was found (the module then has pycov's)
   unsigned long main_thread = 0;            // PyThread_get_thread_ident() of the main thread
   uint32_t next_function_version = kFirstFunctionVersion;  // see KeepOutOfSubscriptCalls
 };
@@ -189,6 +198,7 @@ void ThreadTracerDealloc(PyObject* self) {
   auto* tt = reinterpret_cast<ThreadTracer*>(self);
   delete tt->stack;
   Py_CLEAR(tt->chained_obj);
+  Py_CLEAR(tt->chained_greenlet_trace);
   Py_TYPE(self)->tp_free(self);
 }
 
@@ -538,25 +548,82 @@ bool IsRealReturn(PyFrameObject* frame, PyCodeObject* code) {
 
 inline PyCodeObject* CodeOf(PyFrameObject* frame) { return frame->f_frame->f_code; }
 
-// Whether this thread now runs inside a greenlet other than its main one. Asked only where a
-// frame cannot inherit its caller's kind (a greenlet's first frame, a frame switched back to),
-// not per line. greenlet.getcurrent() is looked up once greenlet has been imported.
-bool InNonMainGreenlet() {
+bool WrapGreenletTraceFunctions(PyObject* greenlet);
+
+// greenlet's C API, from its capsule, where greenlet has it all: PyGreenlet_GetCurrent, and
+// PyGreenlet_MAIN, which greenlet 2.0 added (slots 4 and 8 of greenlet.h's _PyGreenlet_API).
+// Looked for once greenlet's module is whole (the import event comes before it runs).
+void FindGreenletApi(PyObject* greenlet) {
+  PyObject* version = PyObject_GetAttrString(greenlet, "__version__");
+  const char* text = version != nullptr && PyUnicode_Check(version) ? PyUnicode_AsUTF8(version) : nullptr;
+  const bool has_main = text != nullptr && std::atoi(text) >= 2;
+  Py_XDECREF(version);
+  PyObject* capsule = has_main ? PyObject_GetAttrString(greenlet, "_C_API") : nullptr;
+  void** api = capsule != nullptr ? static_cast<void**>(PyCapsule_GetPointer(capsule, "greenlet._C_API")) : nullptr;
+  Py_XDECREF(capsule);
+  PyErr_Clear();
+  PyObject* settrace = api != nullptr ? PyObject_GetAttrString(greenlet, "settrace") : nullptr;
+  PyErr_Clear();
+  PyObject* gettrace = settrace != nullptr ? PyObject_GetAttrString(greenlet, "gettrace") : nullptr;
+  PyErr_Clear();
+  if (gettrace == nullptr) {  // greenlet without tracing
+    Py_XDECREF(settrace);
+    return;
+  }
+  // Kept for good: the wrappers, once in the module, call them.
+  g->greenlet_settrace = settrace;
+  g->greenlet_gettrace = gettrace;
+  if (!WrapGreenletTraceFunctions(greenlet)) {
+    PyErr_Clear();
+    return;  // switches are not followed: measured frames stay traced
+  }
+  g->greenlet_get_current = reinterpret_cast<PyObject* (*)()>(api[4]);
+  g->greenlet_is_main = reinterpret_cast<int (*)(PyObject*)>(api[8]);
+}
+
+// Looks greenlet up once its module is whole (the import event comes before it runs):
+// greenlet.getcurrent, and the C API where greenlet has it. Whether it has been found.
+bool LookUpGreenlet() {
+  if (g->greenlet_getcurrent != nullptr) return true;
+  // Asked for most frames whose caller ran untraced until then, so without making strings:
+  // the interpreter's module dict (what sys.modules is unless replaced) and an interned name.
+  static PyObject* const name = PyUnicode_InternFromString("greenlet");
+  PyObject* modules = PyImport_GetModuleDict();
+  PyObject* greenlet = modules != nullptr && name != nullptr ? PyDict_GetItemWithError(modules, name) : nullptr;
+  if (greenlet == nullptr) {
+    PyErr_Clear();  // none is set for a str key; the caller keeps a pending exception aside
+    return false;
+  }
+  // The module is whole once its last names are there (settrace comes after getcurrent).
+  PyObject* settrace = PyObject_GetAttrString(greenlet, "settrace");
+  if (settrace == nullptr) {
+    PyErr_Clear();
+    return false;
+  }
+  Py_DECREF(settrace);
+  g->greenlet_getcurrent = PyObject_GetAttrString(greenlet, "getcurrent");
   if (g->greenlet_getcurrent == nullptr) {
-    // Asked for most frames whose caller ran untraced, so without making strings: the
-    // interpreter's module dict (what sys.modules is unless replaced) and an interned name.
-    static PyObject* const name = PyUnicode_InternFromString("greenlet");
-    PyObject* modules = PyImport_GetModuleDict();
-    PyObject* greenlet = modules != nullptr && name != nullptr ? PyDict_GetItemWithError(modules, name) : nullptr;
-    if (greenlet == nullptr) {
-      PyErr_Clear();  // none is set for a str key; the caller keeps a pending exception aside
-      return false;
-    }
-    g->greenlet_getcurrent = PyObject_GetAttrString(greenlet, "getcurrent");
-    if (g->greenlet_getcurrent == nullptr) {
+    PyErr_Clear();
+    return false;
+  }
+  FindGreenletApi(greenlet);
+  return true;
+}
+
+// Whether this thread now runs inside a greenlet other than its main one. Asked where a frame
+// cannot inherit its caller's kind (a greenlet's first frame, a frame switched back to), and
+// by the frame hook for code that is complete for one of the two kinds only.
+bool InNonMainGreenlet() {
+  if (!LookUpGreenlet()) return false;
+  if (g->greenlet_get_current != nullptr) {
+    PyObject* current = g->greenlet_get_current();
+    if (current == nullptr) {
       PyErr_Clear();
       return false;
     }
+    const bool main = g->greenlet_is_main(current) != 0;
+    Py_DECREF(current);
+    return !main;
   }
   PyObject* current = PyObject_CallNoArgs(g->greenlet_getcurrent);
   if (current == nullptr) {
@@ -776,6 +843,8 @@ ThreadTracer* ThreadTracerForThisThread(_PyInterpreterFrame* first_frame) {
   tt->chained_func = nullptr;
   tt->chained_obj = nullptr;
   tt->paused_in = nullptr;
+  tt->follows_greenlet_switches = false;
+  tt->chained_greenlet_trace = nullptr;
   int rc = PyDict_SetItemString(dict, kThreadDictKey, reinterpret_cast<PyObject*>(tt));
   Py_DECREF(tt);
   if (rc != 0) {
@@ -826,9 +895,20 @@ int Trace(PyObject* obj, PyFrameObject* frame, int what, PyObject* arg) {
   void* extra = CodeExtra(code, g->code_extra_index);
   if (extra == nullptr) return false;
   if (!static_cast<FileSlot*>(extra)->measured) return true;
-  if (g->greenlet_imported) return false;
   extra = CodeExtra(code, g->code_state_index);
-  return extra != nullptr && MayStartUntraced(static_cast<CodeState*>(extra), tt->kind);
+  if (extra == nullptr) return false;
+  auto* state = static_cast<CodeState*>(extra);
+  if (!g->greenlet_imported) return MayStartUntraced(state, tt->kind);
+  // A switch gives the greenlet it resumes the tracing state of the one it leaves: a frame of
+  // measured code runs untraced only where pycov sets that state right after each switch.
+  if (!tt->follows_greenlet_switches) return false;
+  // With greenlets, a frame runs in the thread's kind or, in a greenlet other than the
+  // thread's main one, as a greenlet: which one is asked only when the answers differ.
+  const bool as_thread = MayStartUntraced(state, tt->kind);
+  const bool as_greenlet = MayStartUntraced(state, uint32_t(ThreadKind::kGreenlet));
+  if (as_thread == as_greenlet) return as_thread;
+  KeepPendingException pending;
+  return InNonMainGreenlet() ? as_greenlet : as_thread;
 }
 
 // What CPython itself sets use_tracing to for the thread's current state.
@@ -1075,7 +1155,102 @@ inline bool PycovAloneTraces(PyThreadState* tstate) {
 // has warmed up, have nothing to record: they take this short path (EvalFrameGeneral with
 // what NothingToRecord implies already known: pycov's function alone traces the thread, not
 // paused, nothing chained), which keeps the hook's own cost per call small.
+// Greenlet switches. greenlet hands the greenlet a switch resumes the tracing state
+// (use_tracing) of the C frame the switch left, "for continuity": a frame that pycov traces
+// would go on untraced after a switch from one it does not (code with nothing left to record,
+// the standard library), until it returns, and lose its lines. So pycov installs a greenlet
+// trace function (greenlet.settrace, per thread), which greenlet calls in the resumed greenlet
+// right after each switch: the resumed frame goes on traced, as CPython itself would set it
+// (pycov's trace function then sees its lines; what it calls passes the frame hook). greenlet
+// 2 sets the same itself when a trace function of its returns. The program's own greenlet
+// trace function, if it had one, is called after pycov's.
+
+// greenlet's trace function: (event, (origin, target)), in the target, right after the switch.
+PyObject* OnGreenletSwitch(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  PyThreadState* tstate = PyThreadState_Get();
+  ThreadTracer* tt = TracerInThreadState(tstate);
+  if (tt == nullptr) Py_RETURN_NONE;
+  if (tstate->cframe->current_frame != nullptr) tstate->cframe->use_tracing = CPythonTracingState(tstate);
+  if (tt->chained_greenlet_trace == nullptr) Py_RETURN_NONE;
+  PyObject* result = PyObject_Vectorcall(tt->chained_greenlet_trace, args, nargs, nullptr);
+  if (result == nullptr) {
+    // greenlet removes a trace function that raises (and the switch raises its error): the
+    // program's is gone, as unmeasured, and pycov's comes back at the next frame.
+    Py_CLEAR(tt->chained_greenlet_trace);
+    tt->follows_greenlet_switches = false;
+  }
+  return result;
+}
+
+PyMethodDef kGreenletSwitchDef = {"_greenlet_switch", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(OnGreenletSwitch)), METH_FASTCALL,
+                                  "pycov's greenlet trace function: the tracing state after a switch."};
+
+// Installs OnGreenletSwitch in this thread once greenlet is whole, with its C API (greenlet
+// 2 and later; with an older greenlet measured frames stay traced).
+void FollowGreenletSwitches(PyThreadState* tstate) {
+  ThreadTracer* tt = TracerInThreadState(tstate);
+  if (tt == nullptr || tt->follows_greenlet_switches) return;
+  KeepPendingException pending;
+  if (!LookUpGreenlet() || g->greenlet_get_current == nullptr) return;
+  static PyObject* const callback = PyCFunction_New(&kGreenletSwitchDef, nullptr);
+  if (callback == nullptr) {
+    PyErr_Clear();
+    return;
+  }
+  tt->follows_greenlet_switches = true;
+  PyObject* previous = PyObject_CallOneArg(g->greenlet_settrace, callback);
+  if (previous == nullptr) {
+    PyErr_Clear();
+    tt->follows_greenlet_switches = false;
+    return;
+  }
+  if (previous != Py_None) tt->chained_greenlet_trace = previous;
+  else Py_DECREF(previous);
+}
+
+// greenlet.settrace and greenlet.gettrace as the program sees them: where pycov follows the
+// thread's switches, its function stays installed and the program's is the one it calls next.
+PyObject* GreenletSetTrace(PyObject*, PyObject* callback) {
+  ThreadTracer* tt = TracerInThreadState(PyThreadState_Get());
+  if (tt == nullptr || !tt->follows_greenlet_switches) return PyObject_CallOneArg(g->greenlet_settrace, callback);
+  PyObject* previous = tt->chained_greenlet_trace != nullptr ? tt->chained_greenlet_trace : Py_NewRef(Py_None);
+  tt->chained_greenlet_trace = callback == Py_None ? nullptr : Py_NewRef(callback);
+  return previous;
+}
+
+PyObject* GreenletGetTrace(PyObject*, PyObject*) {
+  ThreadTracer* tt = TracerInThreadState(PyThreadState_Get());
+  if (tt == nullptr || !tt->follows_greenlet_switches) return PyObject_CallNoArgs(g->greenlet_gettrace);
+  return Py_NewRef(tt->chained_greenlet_trace != nullptr ? tt->chained_greenlet_trace : Py_None);
+}
+
+PyMethodDef kGreenletSetTraceDef = {"settrace", GreenletSetTrace, METH_O,
+                                    "settrace(callback)\n--\n\nSet the greenlet trace function of this thread."};
+PyMethodDef kGreenletGetTraceDef = {"gettrace", GreenletGetTrace, METH_NOARGS,
+                                    "gettrace()\n--\n\nThe greenlet trace function of this thread."};
+
+// In the greenlet package and in its extension module, where programs find them.
+bool WrapGreenletTraceFunctions(PyObject* greenlet) {
+  PyObject* settrace = PyCFunction_New(&kGreenletSetTraceDef, nullptr);
+  PyObject* gettrace = PyCFunction_New(&kGreenletGetTraceDef, nullptr);
+  const bool ok = settrace != nullptr && gettrace != nullptr &&
+                  PyObject_SetAttrString(greenlet, "settrace", settrace) == 0 &&
+                  PyObject_SetAttrString(greenlet, "gettrace", gettrace) == 0;
+  if (ok) {
+    PyObject* extension = PyObject_GetAttrString(greenlet, "_greenlet");
+    if (extension != nullptr && PyModule_Check(extension) &&
+        PyObject_SetAttrString(extension, "settrace", settrace) == 0)
+      PyObject_SetAttrString(extension, "gettrace", gettrace);
+    Py_XDECREF(extension);
+    PyErr_Clear();
+  }
+  Py_XDECREF(settrace);
+  Py_XDECREF(gettrace);
+  return ok;
+}
+
 PyObject* EvalFrame(PyThreadState* tstate, _PyInterpreterFrame* frame, int throwflag) {
+  if (g->greenlet_imported) [[unlikely]] FollowGreenletSwitches(tstate);
   if (!NothingToRecord(tstate, frame->f_code)) return EvalFrameGeneral(tstate, frame, throwflag);
   _PyCFrame* caller = tstate->cframe;
   const uint8_t caller_tracing = caller->use_tracing;

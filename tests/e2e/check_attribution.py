@@ -76,6 +76,15 @@ class Attribution(unittest.TestCase):
         task = os.path.join("helpers", "cooperative_tasks.py")
         self.assertEqual(self.kinds_of(origins, task, self.line_of(task, 'step 3')), {"greenlet"})
 
+    def test_code_complete_for_one_kind_is_recorded_for_the_other(self):
+        _, origins = self.measure("greenlet_complete_code.py")
+        name = "greenlet_complete_code.py"
+        for text in ("total = 0", "total += i", "return total"):
+            self.assertEqual(self.kinds_of(origins, name, self.line_of(name, text)), {"main", "greenlet"}, text)
+        self.assertEqual(self.kinds_of(origins, name, self.line_of(name, "return n * 2")), {"greenlet", "main"})
+        self.assertEqual(self.kinds_of(origins, name, self.line_of(name, "return shared(3) + greenlets_first(4)")),
+                         {"greenlet"})
+
     def test_exec_generations_of_one_pid(self):
         processes, origins = self.measure("exec_chain.py")
         self.assertEqual(len({p["pid"] for p in processes.values()}), 1)

@@ -36,11 +36,13 @@ std::vector<UnmeasuredProcess> FindUnmeasuredPythonProcesses(const sandbox::Obse
         return p.pid == task.tid && p.start_unix_ns >= exec.unix_ns && p.start_unix_ns < until;
       });
       if (has_hits) continue;
-      std::string reason = ReasonFor(BootstrapSkippingOptions(exec.argv));
+      // Another Python is never preloaded, whatever its options.
+      std::string reason;
       std::string executable = BaseName(exec.executable);
-      if (reason.empty() && !executable.empty() && executable.rfind("python3.11", 0) != 0 &&
-          executable.rfind("python", 0) == 0)
+      if (!executable.empty() && executable.rfind("python3.11", 0) != 0 && executable.rfind("python", 0) == 0)
         reason = executable + " is not the CPython 3.11 that pycov's tracer is built for";
+      else
+        reason = ReasonFor(BootstrapSkippingOptions(exec.argv));
       if (reason.empty()) continue;
       unmeasured.push_back({task.tid, exec.argv, reason});
     }

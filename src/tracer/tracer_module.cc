@@ -1151,10 +1151,6 @@ inline bool PycovAloneTraces(PyThreadState* tstate) {
   caller->use_tracing = resumed && PycovAloneTraces(tstate) ? caller_tracing : CPythonTracingState(tstate);
 }
 
-// PEP 523 hook: every frame of every thread passes here first. Most frames, once a program
-// has warmed up, have nothing to record: they take this short path (EvalFrameGeneral with
-// what NothingToRecord implies already known: pycov's function alone traces the thread, not
-// paused, nothing chained), which keeps the hook's own cost per call small.
 // Greenlet switches. greenlet hands the greenlet a switch resumes the tracing state
 // (use_tracing) of the C frame the switch left, "for continuity": a frame that pycov traces
 // would go on untraced after a switch from one it does not (code with nothing left to record,
@@ -1165,10 +1161,20 @@ inline bool PycovAloneTraces(PyThreadState* tstate) {
 // 2 sets the same itself when a trace function of its returns. The program's own greenlet
 // trace function, if it had one, is called after pycov's.
 
+// The thread's tracer, also where pycov does not trace the thread now (--timid stepping
+// aside for the program's trace function): the greenlet trace function the program installed
+// is still called. Or nullptr.
+ThreadTracer* KnownThreadTracer(PyThreadState* tstate) {
+  if (ThreadTracer* tt = TracerInThreadState(tstate); tt != nullptr) return tt;
+  PyObject* dict = PyThreadState_GetDict();
+  PyObject* tt = dict != nullptr ? PyDict_GetItemString(dict, kThreadDictKey) : nullptr;
+  return tt != nullptr && Py_TYPE(tt) == &ThreadTracerType ? reinterpret_cast<ThreadTracer*>(tt) : nullptr;
+}
+
 // greenlet's trace function: (event, (origin, target)), in the target, right after the switch.
 PyObject* OnGreenletSwitch(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   PyThreadState* tstate = PyThreadState_Get();
-  ThreadTracer* tt = TracerInThreadState(tstate);
+  ThreadTracer* tt = KnownThreadTracer(tstate);
   if (tt == nullptr) Py_RETURN_NONE;
   if (tstate->cframe->current_frame != nullptr) tstate->cframe->use_tracing = CPythonTracingState(tstate);
   if (tt->chained_greenlet_trace == nullptr) Py_RETURN_NONE;
@@ -1182,8 +1188,9 @@ PyObject* OnGreenletSwitch(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   return result;
 }
 
-PyMethodDef kGreenletSwitchDef = {"_greenlet_switch", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(OnGreenletSwitch)), METH_FASTCALL,
-                                  "pycov's greenlet trace function: the tracing state after a switch."};
+PyMethodDef kGreenletSwitchDef = {"_greenlet_switch",
+                                  reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(OnGreenletSwitch)),
+                                  METH_FASTCALL, "pycov's greenlet trace function: the tracing state after a switch."};
 
 // Installs OnGreenletSwitch in this thread once greenlet is whole, with its C API (greenlet
 // 2 and later; with an older greenlet measured frames stay traced).
@@ -1211,7 +1218,7 @@ void FollowGreenletSwitches(PyThreadState* tstate) {
 // greenlet.settrace and greenlet.gettrace as the program sees them: where pycov follows the
 // thread's switches, its function stays installed and the program's is the one it calls next.
 PyObject* GreenletSetTrace(PyObject*, PyObject* callback) {
-  ThreadTracer* tt = TracerInThreadState(PyThreadState_Get());
+  ThreadTracer* tt = KnownThreadTracer(PyThreadState_Get());
   if (tt == nullptr || !tt->follows_greenlet_switches) return PyObject_CallOneArg(g->greenlet_settrace, callback);
   PyObject* previous = tt->chained_greenlet_trace != nullptr ? tt->chained_greenlet_trace : Py_NewRef(Py_None);
   tt->chained_greenlet_trace = callback == Py_None ? nullptr : Py_NewRef(callback);
@@ -1219,7 +1226,7 @@ PyObject* GreenletSetTrace(PyObject*, PyObject* callback) {
 }
 
 PyObject* GreenletGetTrace(PyObject*, PyObject*) {
-  ThreadTracer* tt = TracerInThreadState(PyThreadState_Get());
+  ThreadTracer* tt = KnownThreadTracer(PyThreadState_Get());
   if (tt == nullptr || !tt->follows_greenlet_switches) return PyObject_CallNoArgs(g->greenlet_gettrace);
   return Py_NewRef(tt->chained_greenlet_trace != nullptr ? tt->chained_greenlet_trace : Py_None);
 }
@@ -1249,6 +1256,10 @@ bool WrapGreenletTraceFunctions(PyObject* greenlet) {
   return ok;
 }
 
+// PEP 523 hook: every frame of every thread passes here first. Most frames, once a program
+// has warmed up, have nothing to record: they take this short path (EvalFrameGeneral with
+// what NothingToRecord implies already known: pycov's function alone traces the thread, not
+// paused, nothing chained), which keeps the hook's own cost per call small.
 PyObject* EvalFrame(PyThreadState* tstate, _PyInterpreterFrame* frame, int throwflag) {
   if (g->greenlet_imported) [[unlikely]] FollowGreenletSwitches(tstate);
   if (!NothingToRecord(tstate, frame->f_code)) return EvalFrameGeneral(tstate, frame, throwflag);

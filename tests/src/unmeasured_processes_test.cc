@@ -23,7 +23,7 @@ TEST(UnmeasuredProcesses, OnlyPythonProcessesWithoutHitsAndAKnownReason) {
   log.tasks.push_back(PythonProcess(10, {"python3", "app.py"}, 100));          // measured
   log.tasks.push_back(PythonProcess(11, {"python3", "-I", "child.py"}, 200));  // -I, not preloaded
   log.tasks.push_back(PythonProcess(12, {"python3", "child.py"}, 300));        // killed early
-  log.tasks.push_back(PythonProcess(13, {"python2", "old.py"}, 400, "/usr/bin/python2.7"));
+  log.tasks.push_back(PythonProcess(13, {"python2", "-I", "old.py"}, 400, "/usr/bin/python2.7"));
   std::vector<ProcessRecord> measured(1);
   measured[0].pid = 10;
   measured[0].start_unix_ns = 150;

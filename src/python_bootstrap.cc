@@ -91,6 +91,25 @@ sandbox::ExecVerdict DecideExec(const sandbox::ExecRequest& request, const Boots
   return verdict;
 }
 
+bool RunsNoPythonCode(const std::vector<std::string>& argv) {
+  auto takes_value = [](char option) { return option == 'W' || option == 'X' || option == 'Q'; };
+  for (size_t i = 1; i < argv.size(); ++i) {
+    const std::string& arg = argv[i];
+    if (arg == "--version" || arg.rfind("--help", 0) == 0) return true;  // --help-env, --help-all, ...
+    if (arg == "--" || arg.size() < 2 || arg[0] != '-' || arg[1] == '-') return false;
+    for (size_t j = 1; j < arg.size(); ++j) {
+      const char option = arg[j];
+      if (option == 'V' || option == 'h' || option == '?') return true;
+      if (option == 'c' || option == 'm') return false;
+      if (takes_value(option)) {
+        if (j + 1 == arg.size()) ++i;
+        break;
+      }
+    }
+  }
+  return false;
+}
+
 std::string BootstrapSkippingOptions(const std::vector<std::string>& argv) {
   // Options of python3 that take a value in the next argument, or in the rest of this one.
   auto takes_value = [](char option) { return option == 'W' || option == 'X' || option == 'Q'; };

@@ -56,6 +56,10 @@ inline constexpr const char* kIsolatedStartLibrary = "pycov_isolated_start.so";
 /// none. Options end at the script, `-c`, `-m` or `--`, as python3 parses them.
 std::string BootstrapSkippingOptions(const std::vector<std::string>& argv);
 
+/// Whether the interpreter arguments `argv` only ask python3 to print something and exit
+/// (-V, --version, -h, --help...): no Python code runs, so there is nothing to measure.
+bool RunsNoPythonCode(const std::vector<std::string>& argv);
+
 /// The supervisor's exec hook for a run with `bootstrap`. A CPython 3.11 whose environment
 /// lost the bootstrap's variables gets them back; one started with -I, -E or -S also gets the
 /// isolated start-up preloaded (LD_PRELOAD, before what the program preloads).

@@ -35,7 +35,10 @@ std::vector<UnmeasuredProcess> FindUnmeasuredPythonProcesses(const sandbox::Obse
       const bool has_hits = std::any_of(measured.begin(), measured.end(), [&](const ProcessRecord& p) {
         return p.pid == task.tid && p.start_unix_ns >= exec.unix_ns && p.start_unix_ns < until;
       });
-      if (has_hits) continue;
+      if (has_hits || RunsNoPythonCode(exec.argv)) continue;
+      // With the start-up preloaded, a process without hits ran no code of its own (it stopped
+      // at a usage error), or the bootstrap said itself why it could not measure it.
+      if (std::find(exec.injected.begin(), exec.injected.end(), "LD_PRELOAD") != exec.injected.end()) continue;
       // Another Python is never preloaded, whatever its options.
       std::string reason;
       std::string executable = BaseName(exec.executable);

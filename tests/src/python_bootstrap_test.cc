@@ -85,6 +85,16 @@ TEST(PythonBootstrap, OptionsThatSkipTheBootstrap) {
   EXPECT_EQ(BootstrapSkippingOptions({"python3", "-Ec", "-S"}), "E");
 }
 
+TEST(PythonBootstrap, OptionsThatOnlyPrint) {
+  EXPECT_TRUE(RunsNoPythonCode({"python3", "-X", "faulthandler", "-I", "--version"}));
+  EXPECT_TRUE(RunsNoPythonCode({"python3", "-IVV"}));
+  EXPECT_TRUE(RunsNoPythonCode({"python3", "--help-env"}));
+  EXPECT_FALSE(RunsNoPythonCode({"python3", "-I", "app.py", "--version"}));  // the program's own
+  EXPECT_FALSE(RunsNoPythonCode({"python3", "-c", "pass", "-V"}));
+  EXPECT_FALSE(RunsNoPythonCode({"python3", "-W", "V", "app.py"}));
+  EXPECT_FALSE(RunsNoPythonCode({"python3", "-I"}));  // the interactive interpreter
+}
+
 TEST(PythonBootstrap, PythonSkippingTheBootstrapGetsTheStartUpPreloaded) {
   InterpreterClassifier classifier;
   sandbox::ExecRequest request;

@@ -44,6 +44,20 @@ TEST(UnmeasuredProcesses, SkippingSiteIsTheReasonWhateverElseIsGiven) {
             "-S skips the site module, which loads pycov's bootstrap, and pycov's start-up could not be preloaded");
 }
 
+TEST(UnmeasuredProcesses, APythonThatOnlyPrintsItsVersionRanNothing) {
+  sandbox::ObservationLog log;
+  log.tasks.push_back(PythonProcess(40, {"python3", "-X", "faulthandler", "-I", "--version"}, 100));
+  log.tasks.push_back(PythonProcess(41, {"python3", "-S", "-VV"}, 200));
+  EXPECT_TRUE(FindUnmeasuredPythonProcesses(log, {}).empty());
+}
+
+TEST(UnmeasuredProcesses, APreloadedStartUpSpeaksForItself) {
+  sandbox::ObservationLog log;
+  log.tasks.push_back(PythonProcess(50, {"python3", "-I", "-c"}, 100));  // a usage error: no code ran
+  log.tasks.back().execs.back().injected = {"LD_PRELOAD"};
+  EXPECT_TRUE(FindUnmeasuredPythonProcesses(log, {}).empty());
+}
+
 TEST(UnmeasuredProcesses, AHitFileFromBeforeTheExecDoesNotCount) {
   sandbox::ObservationLog log;
   log.tasks.push_back(PythonProcess(20, {"python3", "-S", "next.py"}, 500));

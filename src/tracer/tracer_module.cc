@@ -130,6 +130,9 @@ struct ThreadTracer {
   // trace function the program had installed before, called after pycov's: or nullptr.
   bool follows_greenlet_switches;
   PyObject* chained_greenlet_trace;
+  // While switches are followed: the kind the thread runs as now (its own, or kGreenlet in a
+  // greenlet other than its main one), set at every switch.
+  uint32_t current_kind;
 };
 
 struct ProcessTracer {
@@ -642,6 +645,7 @@ bool InNonMainGreenlet() {
 }
 
 uint32_t KindHere(ThreadTracer* tt) {
+  if (tt->follows_greenlet_switches) return tt->current_kind;
   if (g->greenlet_getcurrent == nullptr && tt->stack->empty()) return tt->kind;
   KeepPendingException pending;
   return InNonMainGreenlet() ? uint32_t(ThreadKind::kGreenlet) : tt->kind;
@@ -845,6 +849,7 @@ ThreadTracer* ThreadTracerForThisThread(_PyInterpreterFrame* first_frame) {
   tt->paused_in = nullptr;
   tt->follows_greenlet_switches = false;
   tt->chained_greenlet_trace = nullptr;
+  tt->current_kind = tt->kind;
   int rc = PyDict_SetItemString(dict, kThreadDictKey, reinterpret_cast<PyObject*>(tt));
   Py_DECREF(tt);
   if (rc != 0) {
@@ -903,12 +908,8 @@ int Trace(PyObject* obj, PyFrameObject* frame, int what, PyObject* arg) {
   // measured code runs untraced only where pycov sets that state right after each switch.
   if (!tt->follows_greenlet_switches) return false;
   // With greenlets, a frame runs in the thread's kind or, in a greenlet other than the
-  // thread's main one, as a greenlet: which one is asked only when the answers differ.
-  const bool as_thread = MayStartUntraced(state, tt->kind);
-  const bool as_greenlet = MayStartUntraced(state, uint32_t(ThreadKind::kGreenlet));
-  if (as_thread == as_greenlet) return as_thread;
-  KeepPendingException pending;
-  return InNonMainGreenlet() ? as_greenlet : as_thread;
+  // thread's main one, as a greenlet: which one is known from the last switch.
+  return MayStartUntraced(state, tt->current_kind);
 }
 
 // What CPython itself sets use_tracing to for the thread's current state.
@@ -1177,6 +1178,10 @@ PyObject* OnGreenletSwitch(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   ThreadTracer* tt = KnownThreadTracer(tstate);
   if (tt == nullptr) Py_RETURN_NONE;
   if (tstate->cframe->current_frame != nullptr) tstate->cframe->use_tracing = CPythonTracingState(tstate);
+  PyObject* target = nargs == 2 && PyTuple_Check(args[1]) && PyTuple_GET_SIZE(args[1]) == 2
+                         ? PyTuple_GET_ITEM(args[1], 1) : nullptr;
+  if (target != nullptr && g->greenlet_is_main != nullptr)
+    tt->current_kind = g->greenlet_is_main(target) != 0 ? tt->kind : uint32_t(ThreadKind::kGreenlet);
   if (tt->chained_greenlet_trace == nullptr) Py_RETURN_NONE;
   PyObject* result = PyObject_Vectorcall(tt->chained_greenlet_trace, args, nargs, nullptr);
   if (result == nullptr) {
@@ -1213,6 +1218,8 @@ void FollowGreenletSwitches(PyThreadState* tstate) {
   }
   if (previous != Py_None) tt->chained_greenlet_trace = previous;
   else Py_DECREF(previous);
+  // From here on every switch sets it.
+  tt->current_kind = InNonMainGreenlet() ? uint32_t(ThreadKind::kGreenlet) : tt->kind;
 }
 
 // greenlet.settrace and greenlet.gettrace as the program sees them: where pycov follows the

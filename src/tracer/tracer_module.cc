@@ -614,8 +614,8 @@ bool LookUpGreenlet() {
 }
 
 // Whether this thread now runs inside a greenlet other than its main one. Asked where a frame
-// cannot inherit its caller's kind (a greenlet's first frame, a frame switched back to), and
-// by the frame hook for code that is complete for one of the two kinds only.
+// cannot inherit its caller's kind (a greenlet's first frame, a frame switched back to) while
+// pycov does not follow the thread's switches, and once when it starts to.
 bool InNonMainGreenlet() {
   if (!LookUpGreenlet()) return false;
   if (g->greenlet_get_current != nullptr) {

@@ -91,43 +91,46 @@ sandbox::ExecVerdict DecideExec(const sandbox::ExecRequest& request, const Boots
   return verdict;
 }
 
-bool RunsNoPythonCode(const std::vector<std::string>& argv) {
-  auto takes_value = [](char option) { return option == 'W' || option == 'X' || option == 'Q'; };
-  for (size_t i = 1; i < argv.size(); ++i) {
-    const std::string& arg = argv[i];
-    if (arg == "--version" || arg.rfind("--help", 0) == 0) return true;  // --help-env, --help-all, ...
-    if (arg == "--" || arg.size() < 2 || arg[0] != '-' || arg[1] == '-') return false;
-    for (size_t j = 1; j < arg.size(); ++j) {
-      const char option = arg[j];
-      if (option == 'V' || option == 'h' || option == '?') return true;
-      if (option == 'c' || option == 'm') return false;
-      if (takes_value(option)) {
-        if (j + 1 == arg.size()) ++i;
-        break;
-      }
-    }
-  }
-  return false;
-}
+namespace {
 
-std::string BootstrapSkippingOptions(const std::vector<std::string>& argv) {
-  // Options of python3 that take a value in the next argument, or in the rest of this one.
+// What python3's own options (those before the script, `-c`, `-m` or `--`) say that matters
+// here, read the way python3 parses them.
+struct InterpreterOptions {
+  std::string bootstrap_skipping;  // the letters of -I, -E and -S, in order
+  bool only_prints = false;        // -V, --version, -h, --help...: no Python code runs
+};
+
+InterpreterOptions ReadInterpreterOptions(const std::vector<std::string>& argv) {
+  // Options that take a value in the next argument, or in the rest of this one.
   auto takes_value = [](char option) { return option == 'W' || option == 'X' || option == 'Q'; };
-  std::string found;
+  InterpreterOptions options;
   for (size_t i = 1; i < argv.size(); ++i) {
     const std::string& arg = argv[i];
+    if (arg == "--version" || arg.rfind("--help", 0) == 0) {  // --help-env, --help-all, ...
+      options.only_prints = true;
+      break;
+    }
     if (arg == "--" || arg.size() < 2 || arg[0] != '-' || arg[1] == '-') break;  // script, long option
     for (size_t j = 1; j < arg.size(); ++j) {
       const char option = arg[j];
-      if (option == 'c' || option == 'm') return found;  // the rest is the command or module
-      if (option == 'I' || option == 'E' || option == 'S') found += option;
+      if (option == 'c' || option == 'm') return options;  // the rest is the command or module
+      if (option == 'I' || option == 'E' || option == 'S') options.bootstrap_skipping += option;
+      if (option == 'V' || option == 'h' || option == '?') options.only_prints = true;
       if (takes_value(option)) {
         if (j + 1 == arg.size()) ++i;  // the value is the next argument
         break;
       }
     }
   }
-  return found;
+  return options;
+}
+
+}  // namespace
+
+bool RunsNoPythonCode(const std::vector<std::string>& argv) { return ReadInterpreterOptions(argv).only_prints; }
+
+std::string BootstrapSkippingOptions(const std::vector<std::string>& argv) {
+  return ReadInterpreterOptions(argv).bootstrap_skipping;
 }
 
 }  // namespace pycov

@@ -130,8 +130,8 @@ struct ThreadTracer {
   // trace function the program had installed before, called after pycov's: or nullptr.
   bool follows_greenlet_switches;
   PyObject* chained_greenlet_trace;
-  // While switches are followed: the kind the thread runs as now (its own, or kGreenlet in a
-  // greenlet other than its main one), set at every switch.
+  // The kind the thread runs as now: its own, or while switches are followed kGreenlet in a
+  // greenlet other than its main one (set at every switch).
   uint32_t current_kind;
 };
 
@@ -556,7 +556,7 @@ bool WrapGreenletTraceFunctions(PyObject* greenlet);
 // greenlet's C API, from its capsule, where greenlet has it all: PyGreenlet_GetCurrent, and
 // PyGreenlet_MAIN, which greenlet 2.0 added (slots 4 and 8 of greenlet.h's _PyGreenlet_API).
 // Looked for once greenlet's module is whole (the import event comes before it runs).
-void FindGreenletApi(PyObject* greenlet) {
+void FindGreenletApi(PyObject* greenlet, PyObject* settrace) {
   PyObject* version = PyObject_GetAttrString(greenlet, "__version__");
   const char* text = version != nullptr && PyUnicode_Check(version) ? PyUnicode_AsUTF8(version) : nullptr;
   const bool has_main = text != nullptr && std::atoi(text) >= 2;
@@ -565,16 +565,11 @@ void FindGreenletApi(PyObject* greenlet) {
   void** api = capsule != nullptr ? static_cast<void**>(PyCapsule_GetPointer(capsule, "greenlet._C_API")) : nullptr;
   Py_XDECREF(capsule);
   PyErr_Clear();
-  PyObject* settrace = api != nullptr ? PyObject_GetAttrString(greenlet, "settrace") : nullptr;
+  PyObject* gettrace = api != nullptr ? PyObject_GetAttrString(greenlet, "gettrace") : nullptr;
   PyErr_Clear();
-  PyObject* gettrace = settrace != nullptr ? PyObject_GetAttrString(greenlet, "gettrace") : nullptr;
-  PyErr_Clear();
-  if (gettrace == nullptr) {  // greenlet without tracing
-    Py_XDECREF(settrace);
-    return;
-  }
+  if (gettrace == nullptr) return;  // greenlet without tracing
   // Kept for good: the wrappers, once in the module, call them.
-  g->greenlet_settrace = settrace;
+  g->greenlet_settrace = Py_NewRef(settrace);
   g->greenlet_gettrace = gettrace;
   if (!WrapGreenletTraceFunctions(greenlet)) {
     PyErr_Clear();
@@ -603,13 +598,14 @@ bool LookUpGreenlet() {
     PyErr_Clear();
     return false;
   }
-  Py_DECREF(settrace);
   g->greenlet_getcurrent = PyObject_GetAttrString(greenlet, "getcurrent");
   if (g->greenlet_getcurrent == nullptr) {
     PyErr_Clear();
+    Py_DECREF(settrace);
     return false;
   }
-  FindGreenletApi(greenlet);
+  FindGreenletApi(greenlet, settrace);
+  Py_DECREF(settrace);
   return true;
 }
 
@@ -902,14 +898,12 @@ int Trace(PyObject* obj, PyFrameObject* frame, int what, PyObject* arg) {
   if (!static_cast<FileSlot*>(extra)->measured) return true;
   extra = CodeExtra(code, g->code_state_index);
   if (extra == nullptr) return false;
-  auto* state = static_cast<CodeState*>(extra);
-  if (!g->greenlet_imported) return MayStartUntraced(state, tt->kind);
   // A switch gives the greenlet it resumes the tracing state of the one it leaves: a frame of
   // measured code runs untraced only where pycov sets that state right after each switch.
-  if (!tt->follows_greenlet_switches) return false;
-  // With greenlets, a frame runs in the thread's kind or, in a greenlet other than the
-  // thread's main one, as a greenlet: which one is known from the last switch.
-  return MayStartUntraced(state, tt->current_kind);
+  if (g->greenlet_imported && !tt->follows_greenlet_switches) return false;
+  // The thread's kind or, in a greenlet other than its main one, a greenlet's: known from the
+  // last switch (without greenlets, always the thread's).
+  return MayStartUntraced(static_cast<CodeState*>(extra), tt->current_kind);
 }
 
 // What CPython itself sets use_tracing to for the thread's current state.

@@ -23,6 +23,7 @@
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/user.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,7 +37,9 @@
 #include <set>
 #include <sstream>
 
+#include "exec_monitor.h"
 #include "observation_log_writer.h"
+#include "process_tree.h"
 #include "syscall_filter.h"
 #include "tracee_memory.h"
 
@@ -77,18 +80,6 @@ bool InI386Call(pid_t tid) {
   return info.arch == AUDIT_ARCH_I386;
 }
 
-double MonotonicSeconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
-}
-
-std::string ReadLink(const std::string& path) {
-  char target[PATH_MAX];
-  ssize_t length = readlink(path.c_str(), target, sizeof(target));
-  return length > 0 && size_t(length) < sizeof(target) ? std::string(target, size_t(length)) : std::string();
-}
-
 // The first look at a process's /proc entries costs about 20 µs (the kernel builds them);
 // the exec event reads /proc/PID/exe while the new program waits to start. Looking once as
 // soon as a new process runs, on its way to its exec, keeps that cost off the program's path.
@@ -108,34 +99,6 @@ bool HasEffectiveCapability(int capability) {
 }
 
 constexpr int kCapSysAdmin = 21;
-
-pid_t TgidOf(pid_t tid) {
-  std::ifstream status("/proc/" + std::to_string(tid) + "/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("Tgid:", 0) == 0) return pid_t(std::stol(line.substr(5)));
-  return tid;
-}
-
-// Children of this process (orphans re-parented to the subreaper included), from /proc.
-std::vector<pid_t> ChildrenOfSelf() {
-  std::vector<pid_t> children;
-  const std::string self = std::to_string(getpid());
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
-    std::ifstream stat(entry.path() / "stat");
-    std::string line;
-    if (!stat || !std::getline(stat, line)) continue;
-    // pid (comm) state ppid: comm may hold spaces and parentheses, so parse after the last ')'.
-    size_t close = line.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(line.substr(close + 1));
-    std::string state, ppid;
-    rest >> state >> ppid;
-    if (ppid == self && state != "Z") children.push_back(pid_t(std::stol(entry.path().filename().string())));
-  }
-  return children;
-}
 
 // Signals that reached the supervisor while it waited, set by its handlers.
 volatile sig_atomic_t g_forward_signal = 0;  // SIGTERM or SIGHUP, to pass on to the program
@@ -241,7 +204,7 @@ class Pipe {
 
 // What the program's child reports through the CLOEXEC error pipe when it fails before exec.
 struct StartFailure {
-  enum Stage : int { kExec, kNetworkNamespace, kLoopback, kResourceLimits, kNoNewPrivs, kSeccomp } stage;
+  enum Stage : int { kExec, kNetworkNamespace, kLoopback, kResourceLimits, kNoNewPrivs, kSeccomp, kListener } stage;
   int error;
 };
 
@@ -254,6 +217,7 @@ std::string DescribeStartFailure(const StartFailure& failure, const std::string&
     case StartFailure::kResourceLimits: return "strict mode: cannot set resource limits: " + reason;
     case StartFailure::kNoNewPrivs: return "cannot set no_new_privs: " + reason;
     case StartFailure::kSeccomp: return "cannot install the seccomp filter: " + reason;
+    case StartFailure::kListener: return "cannot pass on the seccomp filter's listener: " + reason;
   }
   return reason;
 }
@@ -285,7 +249,48 @@ struct ChildSetup {
   bool network_namespace = false;
   bool no_new_privs = false;
   Limits limits;
+  int listener_socket = -1;  // Follow::kExecs: where the filter's listener goes to the supervisor
 };
+
+// A one-byte message over a Unix socket with room for one file descriptor (SCM_RIGHTS).
+struct DescriptorMessage {
+  char byte = 0;
+  iovec data{&byte, 1};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr message{};
+  DescriptorMessage() {
+    message.msg_iov = &data;
+    message.msg_iovlen = 1;
+    message.msg_control = control;
+    message.msg_controllen = sizeof(control);
+  }
+  DescriptorMessage(const DescriptorMessage&) = delete;
+};
+
+// Sends a file descriptor over a Unix socket. Async-signal-safe.
+bool SendDescriptor(int socket, int fd) {
+  DescriptorMessage sent;
+  cmsghdr* header = CMSG_FIRSTHDR(&sent.message);
+  header->cmsg_level = SOL_SOCKET;
+  header->cmsg_type = SCM_RIGHTS;
+  header->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(header), &fd, sizeof(int));
+  return sendmsg(socket, &sent.message, MSG_NOSIGNAL) == 1;
+}
+
+// The descriptor sent by SendDescriptor, or -1 when the sender closed the socket first.
+int ReceiveDescriptor(int socket) {
+  DescriptorMessage received;
+  ssize_t got;
+  do {
+    got = recvmsg(socket, &received.message, MSG_CMSG_CLOEXEC);
+  } while (got < 0 && errno == EINTR);
+  cmsghdr* header = got == 1 ? CMSG_FIRSTHDR(&received.message) : nullptr;
+  if (header == nullptr || header->cmsg_type != SCM_RIGHTS) return -1;
+  int fd = -1;
+  std::memcpy(&fd, CMSG_DATA(header), sizeof(int));
+  return fd;
+}
 
 [[noreturn]] void RunProgramChild(const ChildSetup& setup, int go_fd, int error_fd) {
   // Wait until the supervisor has seized this process: everything from the filter on is seen.
@@ -312,7 +317,18 @@ struct ChildSetup {
   // Without CAP_SYS_ADMIN the kernel accepts a filter only under no_new_privs.
   if (setup.no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
     ReportAndExit(error_fd, StartFailure::kNoNewPrivs);
-  if (InstallSyscallFilter(setup.filter) < 0) ReportAndExit(error_fd, StartFailure::kSeccomp);
+  if (setup.listener_socket >= 0) {
+    // Nothing traces this tree, so nothing would end it with the supervisor: the program at
+    // least goes when the supervisor does.
+    prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    const int listener = InstallExecNotifyingFilter(setup.filter);
+    if (listener < 0) ReportAndExit(error_fd, StartFailure::kSeccomp);
+    if (!SendDescriptor(setup.listener_socket, listener)) ReportAndExit(error_fd, StartFailure::kListener);
+    close(listener);
+    close(setup.listener_socket);
+  } else if (InstallSyscallFilter(setup.filter) < 0) {
+    ReportAndExit(error_fd, StartFailure::kSeccomp);
+  }
   execve(setup.argv[0], setup.argv, setup.envp);
   ReportAndExit(error_fd, StartFailure::kExec);
 }
@@ -829,6 +845,17 @@ void Monitor::HandleExecEvent(pid_t pid) {
   log_.Exec(pid, record);
 }
 
+// Whether this kernel answers exec notifications as the exec monitor needs: user notification
+// (Linux 5.0) with SECCOMP_USER_NOTIF_FLAG_CONTINUE (5.5). Older kernels follow the whole tree.
+bool ExecNotificationSupported() {
+  unsigned int action = SECCOMP_RET_USER_NOTIF;
+  if (syscall(SYS_seccomp, SECCOMP_GET_ACTION_AVAIL, 0, &action) != 0) return false;
+  utsname name{};
+  int major = 0, minor = 0;
+  if (uname(&name) != 0 || std::sscanf(name.release, "%d.%d", &major, &minor) != 2) return false;
+  return major > 5 || (major == 5 && minor >= 5);
+}
+
 }  // namespace
 
 Status CheckSupervisionPermitted() {
@@ -873,7 +900,7 @@ Status CheckSupervisionPermitted() {
 }
 
 Result<RunResult> Supervise(const Program& program, const Policy& policy, const ExecHook& exec_hook,
-                            const std::string& log_path) {
+                            const std::string& log_path, const ExecInterest& exec_interest) {
   if (policy.mode == Mode::kOff) return Error{"the supervisor does not run in mode off"};
   if (program.argv.empty()) return Error{"no program to run"};
   ObservationLogWriter log;
@@ -882,7 +909,9 @@ Result<RunResult> Supervise(const Program& program, const Policy& policy, const 
   // Where the process lacks CAP_SYS_ADMIN, a network namespace is out of reach: the filter
   // then checks the addresses of outgoing connections instead.
   const bool privileged = HasEffectiveCapability(kCapSysAdmin);
-  FilterOptions filter_options{policy.mode, policy.mode == Mode::kStrict && !privileged};
+  const bool follow_execs =
+      policy.mode == Mode::kObserve && policy.follow == Follow::kExecs && ExecNotificationSupported();
+  FilterOptions filter_options{policy.mode, policy.mode == Mode::kStrict && !privileged, follow_execs};
   auto filter = BuildSyscallFilter(filter_options);
   if (!filter) return filter.error();
 
@@ -905,6 +934,10 @@ Result<RunResult> Supervise(const Program& program, const Policy& policy, const 
 
   Pipe go, failure;
   if (!go.ok() || !failure.ok()) return Error{std::string("pipe: ") + std::strerror(errno)};
+  int listener_sockets[2] = {-1, -1};
+  if (follow_execs && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, listener_sockets) != 0)
+    return Error{std::string("socketpair: ") + std::strerror(errno)};
+  setup.listener_socket = listener_sockets[1];
   ChildSubreaper subreaper;
   SupervisorSignals signals;
   log.Start(ModeName(policy.mode), getpid());
@@ -921,6 +954,20 @@ Result<RunResult> Supervise(const Program& program, const Policy& policy, const 
   }
   go.CloseRead();
   failure.CloseWrite();
+  if (follow_execs) {
+    close(listener_sockets[1]);
+    (void)!write(go.write_fd(), "g", 1);
+    go.CloseWrite();
+    // -1: the child failed before it could send the listener (the failure pipe says why).
+    const int listener = ReceiveDescriptor(listener_sockets[0]);
+    close(listener_sockets[0]);
+    RunResult result = FollowExecs(child, listener, policy, exec_hook, exec_interest, log, g_forward_signal);
+    log.Finish(result.timed_out, result.seccomp_stops, result.event_stops, result.signal_stops);
+    StartFailure start_failure{};
+    if (read(failure.read_fd(), &start_failure, sizeof(start_failure)) == ssize_t(sizeof(start_failure)))
+      return Error{DescribeStartFailure(start_failure, program.argv[0])};
+    return result;
+  }
   if (ptrace(PTRACE_SEIZE, child, nullptr, reinterpret_cast<void*>(kPtraceOptions)) != 0) {
     int error = errno;
     kill(child, SIGKILL);

@@ -1,6 +1,6 @@
-// The supervisor: runs a program and follows its whole process tree with ptrace and a
-// seccomp-bpf filter that stops only on process-lifecycle system calls (SPEC §3 step 1, §5).
-// It writes an observation log (observation_log.h) and knows nothing about Python: what an
+// The supervisor: runs a program and follows its process tree, either whole, with ptrace and a
+// seccomp-bpf filter that stops only on process-lifecycle system calls (SPEC §3 step 1, §5),
+// or at its execs only, through seccomp user notification (Follow). It writes an observation log (observation_log.h) and knows nothing about Python: what an
 // exec'd program is, and what its environment needs, is the caller's ExecHook to decide.
 #pragma once
 
@@ -25,6 +25,18 @@ enum class Mode {
 std::optional<Mode> ParseMode(std::string_view name);
 const char* ModeName(Mode mode);
 
+/// How much of the tree the supervisor follows in observe mode.
+enum class Follow {
+  // Every task with ptrace: forks, threads, execs, signals and exits are in the log. Four
+  // ptrace stops per process started (fork event, first stop, exec event, parent's SIGCHLD).
+  kWholeTree,
+  // Only execs, by seccomp user notification, without ptrace: each execve or execveat in the
+  // tree waits for the ExecHook's verdict, and nothing else stops. The log has the program,
+  // its exit, and each exec with the process that made it; no forks, threads or other exits.
+  // What measuring needs, for a fraction of the cost on a program that starts many processes.
+  kExecs,
+};
+
 /// Resource limits applied to the program in strict mode (setrlimit before exec).
 struct Limits {
   unsigned long cpu_seconds = 3600;
@@ -36,13 +48,15 @@ struct Limits {
 /// What the supervised run may do, and how long it may take.
 struct Policy {
   Mode mode = Mode::kObserve;
+  Follow follow = Follow::kWholeTree;  // strict mode always follows the whole tree
   double timeout_seconds = 0;         // 0: none; else the whole tree is killed at the deadline
   double orphan_grace_seconds = 2.0;  // how long descendants may outlive the program
   Limits limits;                      // strict mode only
 };
 
-/// A program a task has just exec'd, read from its initial stack after the kernel loaded it
-/// and before its first instruction (the exec event).
+/// A program a task execs, before its first instruction: read from its initial stack once the
+/// kernel loaded it (the whole-tree monitor's exec event), or from the waiting call, with what
+/// the kernel will run worked out as the kernel does (the exec monitor).
 struct ExecRequest {
   pid_t tid = 0;   // the thread that called exec (not the pid for a non-leader thread)
   pid_t tgid = 0;  // the process, whose pid the new program has
@@ -59,8 +73,14 @@ struct ExecVerdict {
   std::vector<std::string> set_environment;  // "NAME=value" to add or replace before it starts
 };
 
-/// Called at every successful exec in the tree, while the new program waits to start.
+/// Called at every successful exec in the tree (the exec monitor: every exec of an existing
+/// executable file), while the new program waits to start.
 using ExecHook = std::function<ExecVerdict(const ExecRequest&)>;
+
+/// Optional, asked first with the executable alone: whether the ExecHook may want this exec at
+/// all. Where it says no, the exec monitor (Follow::kExecs) lets the exec go on without reading
+/// its environment, and logs it without a verdict, as the hook's empty verdict would be.
+using ExecInterest = std::function<bool(const std::string& executable)>;
 
 struct Program {
   std::vector<std::string> argv;  // argv[0] is the executable's path
@@ -77,8 +97,9 @@ struct RunResult {
   int processes = 0;            // processes seen, the program included
   int threads = 0;              // threads seen (beyond each process's first)
   // Stops of the supervised tasks, to show that only lifecycle events cost a stop.
-  long seccomp_stops = 0;
-  long event_stops = 0;   // fork, vfork, clone, exec events and new tasks' first stops
+  long seccomp_stops = 0;  // the exec monitor: exec notifications
+  long event_stops = 0;   // fork, vfork, clone, exec events and new tasks' first stops; the
+                          // exec monitor: the ptrace stops that set an environment
   long signal_stops = 0;  // signals passed on to the tasks, group-stops included
 };
 
@@ -90,8 +111,9 @@ Status CheckSupervisionPermitted();
 /// returns once every descendant has ended (orphans too, up to the grace period). While it
 /// runs, Ctrl-C and Ctrl-\ reach the program's process group but do not stop the caller, and
 /// SIGTERM/SIGHUP sent to the caller are passed on to the program. If the caller dies, the
-/// whole tree is killed (PTRACE_O_EXITKILL).
+/// whole tree is killed (PTRACE_O_EXITKILL); following execs only, the program is
+/// (PR_SET_PDEATHSIG), and what it started lives on.
 Result<RunResult> Supervise(const Program& program, const Policy& policy, const ExecHook& exec_hook,
-                            const std::string& log_path);
+                            const std::string& log_path, const ExecInterest& exec_interest = nullptr);
 
 }  // namespace pycov::sandbox

@@ -36,6 +36,22 @@ Status Check(int rc, const char* what) {
   return Ok();
 }
 
+Result<std::vector<sock_filter>> ExportFilter(void* ctx) {
+  // libseccomp 2.5 exports to a file descriptor only; a memory file keeps it off the disk.
+  int fd = memfd_create("pycov-seccomp", MFD_CLOEXEC);
+  if (fd < 0) return Error{std::string("memfd_create: ") + std::strerror(errno)};
+  std::vector<sock_filter> program;
+  int rc = seccomp_export_bpf(ctx, fd);
+  off_t size = lseek(fd, 0, SEEK_END);
+  if (rc == 0 && size > 0 && size % off_t(sizeof(sock_filter)) == 0) {
+    program.resize(size_t(size) / sizeof(sock_filter));
+    if (pread(fd, program.data(), size_t(size), 0) != size) program.clear();
+  }
+  close(fd);
+  if (program.empty()) return Error{"cannot export the seccomp filter"};
+  return program;
+}
+
 }  // namespace
 
 Result<std::vector<sock_filter>> BuildSyscallFilter(const FilterOptions& options) {
@@ -43,6 +59,18 @@ Result<std::vector<sock_filter>> BuildSyscallFilter(const FilterOptions& options
   scmp_filter_ctx ctx = owner.get();
   if (ctx == nullptr) return Error{"cannot build the seccomp filter: out of memory"};
   const auto trace = [](StopReason reason) { return SCMP_ACT_TRACE(uint16_t(reason)); };
+
+  if (options.notify_execs) {
+    // Nothing stops for ptrace: a process under this filter is not traced, and a
+    // SECCOMP_RET_TRACE without a tracer would fail the call. A call through another ABI
+    // (int 0x80, x32) is not seen; the ptrace monitor reports those.
+    if (auto s = Check(seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ALLOW), "bad arch"); !s)
+      return s.error();
+    if (auto s = Check(seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0), "nnp"); !s) return s.error();
+    for (int number : {SCMP_SYS(execve), SCMP_SYS(execveat)})
+      if (auto s = Check(seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, number, 0), "exec"); !s) return s.error();
+    return ExportFilter(ctx);
+  }
 
   // A 32-bit system call (int 0x80) carries its own numbers: fork, clone and execve have other
   // numbers there, so they must not pass unseen. Every call through another ABI stops.
@@ -98,19 +126,7 @@ Result<std::vector<sock_filter>> BuildSyscallFilter(const FilterOptions& options
     }
   }
 
-  // libseccomp 2.5 exports to a file descriptor only; a memory file keeps it off the disk.
-  int fd = memfd_create("pycov-seccomp", MFD_CLOEXEC);
-  if (fd < 0) return Error{std::string("memfd_create: ") + std::strerror(errno)};
-  std::vector<sock_filter> program;
-  int rc = seccomp_export_bpf(ctx, fd);
-  off_t size = lseek(fd, 0, SEEK_END);
-  if (rc == 0 && size > 0 && size % off_t(sizeof(sock_filter)) == 0) {
-    program.resize(size_t(size) / sizeof(sock_filter));
-    if (pread(fd, program.data(), size_t(size), 0) != size) program.clear();
-  }
-  close(fd);
-  if (program.empty()) return Error{"cannot export the seccomp filter"};
-  return program;
+  return ExportFilter(ctx);
 }
 
 // The filter observes: it is no protection the program asked for. Without
@@ -125,6 +141,13 @@ long InstallSyscallFilter(const sock_fprog& filter) {
     return SECCOMP_FILTER_FLAG_SPEC_ALLOW;
   if (errno != EINVAL) return -1;
   return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &filter) == 0 ? 0 : -1;
+}
+
+int InstallExecNotifyingFilter(const sock_fprog& filter) {
+  constexpr unsigned long kListener = SECCOMP_FILTER_FLAG_NEW_LISTENER;
+  long fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, kListener | SECCOMP_FILTER_FLAG_SPEC_ALLOW, &filter);
+  if (fd < 0 && errno == EINVAL) fd = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, kListener, &filter);
+  return int(fd);
 }
 
 }  // namespace pycov::sandbox

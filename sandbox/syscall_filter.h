@@ -25,6 +25,9 @@ enum class StopReason : uint16_t {
 struct FilterOptions {
   Mode mode = Mode::kObserve;
   bool check_network_addresses = false;  // strict mode where no network namespace is possible
+  // Follow::kExecs: execve and execveat wait for the supervisor's answer (user notification);
+  // nothing else is filtered, nothing stops for ptrace.
+  bool notify_execs = false;
 };
 
 /// Builds the filter for the native architecture. Anything not listed runs without a stop.
@@ -34,5 +37,10 @@ Result<std::vector<sock_filter>> BuildSyscallFilter(const FilterOptions& options
 /// mitigations a kernel may tie to seccomp filters. Returns the flags the kernel took, or -1
 /// with errno set. Async-signal-safe: it runs between fork and exec.
 long InstallSyscallFilter(const sock_fprog& filter);
+
+/// Puts a filter built with `notify_execs` on the calling thread, as InstallSyscallFilter
+/// does, and returns the listener on which its notifications arrive (close-on-exec), or -1
+/// with errno set. Async-signal-safe.
+int InstallExecNotifyingFilter(const sock_fprog& filter);
 
 }  // namespace pycov::sandbox

@@ -18,15 +18,15 @@ const TraceeMemoryReader::Page* TraceeMemoryReader::PageAt(uint64_t page_address
   // One page per call: reading ahead costs more in pinning pages than it saves in calls
   // (the strings of a Python child's argv and environment are scattered over its heap).
   Page page;
-  iovec local{page.data(), kPageSize};
-  iovec remote{reinterpret_cast<void*>(page_address), kPageSize};
-  if (process_vm_readv(tid_, &local, 1, &remote, 1, 0) == ssize_t(kPageSize)) return &(pages_[page_address] = page);
+  iovec local{page.data(), block_size_};
+  iovec remote{reinterpret_cast<void*>(page_address), block_size_};
+  if (process_vm_readv(tid_, &local, 1, &remote, 1, 0) == ssize_t(block_size_)) return &(pages_[page_address] = page);
   // process_vm_readv honours page protections; /proc/PID/mem reads what ptrace may read.
   char path[64];
   std::snprintf(path, sizeof(path), "/proc/%d/mem", int(tid_));
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return nullptr;
-  bool ok = pread(fd, page.data(), kPageSize, off_t(page_address)) == ssize_t(kPageSize);
+  bool ok = pread(fd, page.data(), block_size_, off_t(page_address)) == ssize_t(block_size_);
   close(fd);
   if (!ok) return nullptr;
   return &(pages_[page_address] = page);
@@ -35,11 +35,11 @@ const TraceeMemoryReader::Page* TraceeMemoryReader::PageAt(uint64_t page_address
 bool TraceeMemoryReader::Read(uint64_t address, void* out, size_t size) {
   char* to = static_cast<char*>(out);
   while (size > 0) {
-    const uint64_t page_address = address & ~(kPageSize - 1);
+    const uint64_t page_address = address & ~(block_size_ - 1);
     const Page* page = PageAt(page_address);
     if (page == nullptr) return false;
     size_t offset = size_t(address - page_address);
-    size_t chunk = std::min<size_t>(size, kPageSize - offset);
+    size_t chunk = std::min<size_t>(size, block_size_ - offset);
     std::memcpy(to, page->data() + offset, chunk);
     to += chunk;
     address += chunk;
@@ -52,12 +52,12 @@ Result<std::string> TraceeMemoryReader::ReadString(uint64_t address, size_t max_
   if (address == 0) return Error{"null string pointer"};
   std::string text;
   while (text.size() < max_length) {
-    const uint64_t page_address = address & ~(kPageSize - 1);
+    const uint64_t page_address = address & ~(block_size_ - 1);
     const Page* page = PageAt(page_address);
     if (page == nullptr) return Error{"unreadable string in the tracee"};
     size_t offset = size_t(address - page_address);
     const char* begin = page->data() + offset;
-    size_t available = kPageSize - offset;
+    size_t available = block_size_ - offset;
     const void* nul = std::memchr(begin, '\0', available);
     if (nul != nullptr) {
       text.append(begin, static_cast<const char*>(nul) - begin);
@@ -72,27 +72,56 @@ Result<std::string> TraceeMemoryReader::ReadString(uint64_t address, size_t max_
 Result<std::vector<TraceeString>> TraceeMemoryReader::ReadStringArray(uint64_t address, size_t max_entries) {
   std::vector<TraceeString> strings;
   if (address == 0) return strings;
-  while (strings.size() < max_entries) {
+  while (true) {
+    if (strings.size() == max_entries)
+      return Error{"pointer array in the tracee longer than " + std::to_string(max_entries) + " entries"};
     uint64_t pointer = 0;
     if (!Read(address, &pointer, sizeof(pointer))) return Error{"unreadable pointer array in the tracee"};
-    if (pointer == 0) return strings;
-    auto text = ReadString(pointer);
-    if (!text) return text.error();
-    strings.push_back({pointer, std::move(*text)});
+    if (pointer == 0) break;
+    strings.push_back({pointer, {}});
     address += sizeof(pointer);
   }
-  return Error{"pointer array in the tracee longer than " + std::to_string(max_entries) + " entries"};
+  // The strings lie scattered over the heap (a Python child's environment): their pages come
+  // in one system call, where reading them one by one would cost a call each.
+  std::vector<uint64_t> addresses;
+  for (const auto& string : strings) addresses.push_back(string.address);
+  ReadPagesHolding(addresses);
+  for (auto& string : strings) {
+    auto text = ReadString(string.address);
+    if (!text) return text.error();
+    string.text = std::move(*text);
+  }
+  return strings;
 }
 
-void TraceeMemoryReader::ReadAhead(uint64_t address, size_t pages) {
-  const uint64_t first = address & ~(kPageSize - 1);
-  std::vector<Page> buffer(pages);
-  iovec local{buffer.data(), pages * kPageSize};
-  iovec remote{reinterpret_cast<void*>(first), pages * kPageSize};
-  // A read stops at the first unmapped page: the pages before it are whole.
-  const ssize_t got = process_vm_readv(tid_, &local, 1, &remote, 1, 0);
-  for (size_t page = 0; got > 0 && page < size_t(got) / kPageSize; ++page)
-    pages_.emplace(first + page * kPageSize, buffer[page]);
+void TraceeMemoryReader::ReadPagesHolding(const std::vector<uint64_t>& addresses) {
+  std::vector<uint64_t> wanted;
+  for (uint64_t address : addresses) {
+    const uint64_t page = address & ~(block_size_ - 1);
+    if (!pages_.count(page)) wanted.push_back(page);
+  }
+  std::sort(wanted.begin(), wanted.end());
+  wanted.erase(std::unique(wanted.begin(), wanted.end()), wanted.end());
+  if (wanted.size() < 2) return;  // one block: PageAt reads it when asked
+  constexpr size_t kMaxPages = 64;  // a few hundred KiB at most; IOV_MAX is 1024
+  wanted.resize(std::min(wanted.size(), kMaxPages));
+  std::vector<Page> buffer(wanted.size());
+  std::vector<iovec> local(wanted.size()), remote(wanted.size());
+  for (size_t i = 0; i < wanted.size(); ++i) {
+    local[i] = {buffer[i].data(), block_size_};
+    remote[i] = {reinterpret_cast<void*>(wanted[i]), block_size_};
+  }
+  // A read stops at the first page it cannot read: the pages before it are whole, the rest
+  // are read one by one when asked for.
+  const ssize_t got = process_vm_readv(tid_, local.data(), local.size(), remote.data(), remote.size(), 0);
+  for (size_t i = 0; got > 0 && i < size_t(got) / block_size_; ++i) pages_.emplace(wanted[i], buffer[i]);
+}
+
+void TraceeMemoryReader::ReadAhead(uint64_t address, size_t blocks) {
+  const uint64_t first = address & ~(block_size_ - 1);
+  std::vector<uint64_t> addresses;
+  for (size_t block = 0; block < blocks; ++block) addresses.push_back(first + block * block_size_);
+  ReadPagesHolding(addresses);
 }
 
 Result<uint64_t> TraceeMemoryReader::ReadWord(uint64_t address) {

@@ -18,12 +18,17 @@ struct TraceeString {
   std::string text;
 };
 
-/// Reads a stopped tracee's memory a page at a time, keeping the pages it read: strings that
-/// share a page cost one system call. Never reads across an unmapped page (a string may end
-/// just before one). Lives for one stop.
+/// Reads a stopped tracee's memory a block at a time (a page, or a smaller power of two),
+/// keeping the blocks it read: strings that share a block cost one system call. Never reads
+/// across an unmapped page (a string may end just before one). Lives for one stop.
 class TraceeMemoryReader {
  public:
-  explicit TraceeMemoryReader(pid_t tid) : tid_(tid) {}
+  static constexpr uint64_t kPageSize = 4096;
+
+  /// Smaller blocks suit memory read once and scattered: the first read of another process's
+  /// page costs more the more of it is copied.
+  explicit TraceeMemoryReader(pid_t tid, uint64_t block_size = kPageSize)
+      : tid_(tid), block_size_(block_size) {}
 
   /// A NUL-terminated string at `address`.
   Result<std::string> ReadString(uint64_t address, size_t max_length = 1 << 20);
@@ -35,17 +40,20 @@ class TraceeMemoryReader {
   /// The 64-bit word at `address`.
   Result<uint64_t> ReadWord(uint64_t address);
 
-  /// Reads the `pages` pages from the one holding `address` in one system call, as far as
+  /// Reads the `blocks` blocks from the one holding `address` in one system call, as far as
   /// they are mapped, for memory known to be read together (a new program's initial stack).
-  void ReadAhead(uint64_t address, size_t pages);
+  void ReadAhead(uint64_t address, size_t blocks);
+
+  /// Reads the blocks holding `addresses` that were not read yet, in one system call.
+  void ReadPagesHolding(const std::vector<uint64_t>& addresses);
 
  private:
-  static constexpr uint64_t kPageSize = 4096;
-  using Page = std::array<char, kPageSize>;
+  using Page = std::array<char, kPageSize>;  // a block, in its first block_size_ bytes
   const Page* PageAt(uint64_t page_address);
   bool Read(uint64_t address, void* out, size_t size);
 
   pid_t tid_;
+  uint64_t block_size_;
   std::map<uint64_t, Page> pages_;
 };
 

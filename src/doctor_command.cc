@@ -235,7 +235,7 @@ int DoctorCommand(const std::vector<std::string>& args) {
   }
 
   MeasuredRun run;
-  if (int failed = MeasureProgram(*run_options, run); failed != 0) return failed;
+  if (int failed = MeasureProgram(*run_options, run, sandbox::Follow::kWholeTree); failed != 0) return failed;
 
   DoctorReport report;
   report.run = &run;

@@ -317,7 +317,7 @@ Result<RunOptions> ParseRunArguments(const std::vector<std::string>& args, RunOp
   return Error{"missing SCRIPT or -m MODULE (see pycov run --help)"};
 }
 
-int MeasureProgram(const RunOptions& options, MeasuredRun& measured) {
+int MeasureProgram(const RunOptions& options, MeasuredRun& measured, sandbox::Follow follow) {
   const std::string cwd = CurrentDirectory();
 
   auto python = ChooseInterpreter(options.python);
@@ -434,13 +434,16 @@ int MeasureProgram(const RunOptions& options, MeasuredRun& measured) {
                                      : fs::absolute(options.observation_log).lexically_normal().string();
     sandbox::Policy policy;
     policy.mode = mode;
+    policy.follow = follow;
     policy.timeout_seconds = options.timeout_seconds;
     policy.orphan_grace_seconds = options.orphan_grace_seconds;
     InterpreterClassifier classifier;
     auto supervised = sandbox::Supervise(
         {argv, environment}, policy,
         [&](const sandbox::ExecRequest& request) { return DecideExec(request, bootstrap_environment, classifier); },
-        log_path);
+        log_path,
+        // What is not Python is not changed: its environment need not be read.
+        [&](const std::string& executable) { return classifier.Classify(executable) != InterpreterKind::kNotPython; });
     if (!supervised) {
       PrintError(supervised.error().message);
       return kExitPycovFailed;
@@ -504,7 +507,11 @@ int MeasureProgram(const RunOptions& options, MeasuredRun& measured) {
 
 int RunCommand(const RunOptions& options) {
   MeasuredRun measured;
-  if (int failed = MeasureProgram(options, measured); failed != 0) return failed;
+  // Measuring needs only the execs: at each one the supervisor makes sure a Python program
+  // gets its tracer. The whole tree (forks, threads, exits) is followed for a log kept on
+  // request, and by doctor, whose findings are about it.
+  const sandbox::Follow follow = options.observation_log.empty() ? sandbox::Follow::kExecs : sandbox::Follow::kWholeTree;
+  if (int failed = MeasureProgram(options, measured, follow); failed != 0) return failed;
   if (measured.timed_out) return kExitPycovFailed;
   ExitLikeProgram(measured.exit);
 }

@@ -61,8 +61,9 @@ struct MeasuredRun {
 };
 
 /// Runs the program measured and writes the data file. Returns 0 and fills `measured`, or
-/// the exit status for a failure pycov has already reported (3 or 4).
-int MeasureProgram(const RunOptions& options, MeasuredRun& measured);
+/// the exit status for a failure pycov has already reported (3 or 4). `follow` is how much of
+/// the process tree the supervisor follows in observe mode (strict mode follows all of it).
+int MeasureProgram(const RunOptions& options, MeasuredRun& measured, sandbox::Follow follow);
 
 /// Runs the program measured; returns pycov's exit status (the program's, or 3/4 when
 /// pycov could not do its job). May end the process to mirror a death by signal.

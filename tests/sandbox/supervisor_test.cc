@@ -26,6 +26,7 @@
 namespace pycov::sandbox {
 
 void PrintTo(Mode mode, std::ostream* out) { *out << ModeName(mode); }
+void PrintTo(Follow follow, std::ostream* out) { *out << (follow == Follow::kExecs ? "execs" : "whole tree"); }
 
 namespace {
 
@@ -73,17 +74,34 @@ std::vector<pid_t> ReadPids(const std::string& path) {
   return pids;
 }
 
-class SupervisorTest : public ::testing::TestWithParam<Mode> {
+// How a run is supervised: the mode, and how much of the tree is followed.
+struct Monitoring {
+  Mode mode;
+  Follow follow;
+};
+
+// Each test runs under every monitor: ptrace following the whole tree (observe and strict), and
+// the exec monitor (observe, execs only), which sees execs and the exits of its own children.
+class SupervisorTest : public ::testing::TestWithParam<Monitoring> {
  protected:
   Policy ModePolicy() const {
     Policy policy;
-    policy.mode = GetParam();
+    policy.mode = GetParam().mode;
+    policy.follow = GetParam().follow;
     return policy;
   }
+  bool WholeTree() const { return GetParam().follow == Follow::kWholeTree; }
+  bool Strict() const { return GetParam().mode == Mode::kStrict; }
 };
 
-INSTANTIATE_TEST_SUITE_P(Modes, SupervisorTest, ::testing::Values(Mode::kObserve, Mode::kStrict),
-                         [](const auto& info) { return std::string(ModeName(info.param)); });
+INSTANTIATE_TEST_SUITE_P(Monitors, SupervisorTest,
+                         ::testing::Values(Monitoring{Mode::kObserve, Follow::kWholeTree},
+                                           Monitoring{Mode::kStrict, Follow::kWholeTree},
+                                           Monitoring{Mode::kObserve, Follow::kExecs}),
+                         [](const auto& info) {
+                           return std::string(ModeName(info.param.mode)) +
+                                  (info.param.follow == Follow::kExecs ? "_execs" : "");
+                         });
 
 TEST_P(SupervisorTest, ExitCodeAndTheProgramsExec) {
   auto run = RunSupervised({kProgram, "exit", "3"}, ModePolicy());
@@ -98,7 +116,7 @@ TEST_P(SupervisorTest, ExitCodeAndTheProgramsExec) {
   EXPECT_EQ(program.ending, TaskEnding::kExited);
   EXPECT_EQ(program.exit_code, 3);
   EXPECT_TRUE(run.log.finished);
-  EXPECT_EQ(run.log.mode, ModeName(GetParam()));
+  EXPECT_EQ(run.log.mode, ModeName(GetParam().mode));
 }
 
 TEST_P(SupervisorTest, DeathBySignalIsReported) {
@@ -112,6 +130,12 @@ TEST_P(SupervisorTest, DeathBySignalIsReported) {
 TEST_P(SupervisorTest, ForkedChildIsAProcessWithItsExitCode) {
   auto run = RunSupervised({kProgram, "fork-exit", "7"}, ModePolicy());
   EXPECT_EQ(run.result.exit_code, 0);
+  if (!WholeTree()) {
+    // A fork without an exec is no exec: the exec monitor does not see it.
+    EXPECT_EQ(run.log.tasks.size(), 1u);
+    EXPECT_EQ(run.result.processes, 1);
+    return;
+  }
   ASSERT_EQ(run.log.tasks.size(), 2u);
   const TaskRecord& child = run.log.tasks[1];
   EXPECT_EQ(child.kind, TaskKind::kProcess);
@@ -128,7 +152,7 @@ TEST_P(SupervisorTest, VforkChildAndItsExecAreSeen) {
   EXPECT_EQ(run.result.exit_code, 0);
   ASSERT_EQ(run.log.tasks.size(), 2u);
   const TaskRecord& child = run.log.tasks[1];
-  EXPECT_EQ(child.created_by, "vfork");
+  EXPECT_EQ(child.created_by, WholeTree() ? "vfork" : "unknown");
   EXPECT_EQ(child.kind, TaskKind::kProcess);
   ASSERT_EQ(child.execs.size(), 1u);
   EXPECT_EQ(child.execs[0].argv, (std::vector<std::string>{"true", "after-vfork"}));
@@ -138,6 +162,11 @@ TEST_P(SupervisorTest, VforkChildAndItsExecAreSeen) {
 TEST_P(SupervisorTest, PthreadsAreThreadsOfTheProgram) {
   auto run = RunSupervised({kProgram, "threads", "4"}, ModePolicy());
   EXPECT_EQ(run.result.exit_code, 0);
+  if (!WholeTree()) {
+    EXPECT_TRUE(TasksOfKind(run.log, TaskKind::kThread).empty());
+    EXPECT_EQ(run.result.threads, 0);
+    return;
+  }
   auto threads = TasksOfKind(run.log, TaskKind::kThread);
   ASSERT_EQ(threads.size(), 4u);
   for (const TaskRecord* thread : threads) {
@@ -152,6 +181,7 @@ TEST_P(SupervisorTest, PthreadsAreThreadsOfTheProgram) {
 TEST_P(SupervisorTest, RawCloneOfAProcessIsAProcess) {
   auto run = RunSupervised({kProgram, "clone-process"}, ModePolicy());
   EXPECT_EQ(run.result.exit_code, 0);
+  if (!WholeTree()) GTEST_SKIP() << "the exec monitor does not follow clones";
   ASSERT_EQ(run.log.tasks.size(), 2u);
   EXPECT_EQ(run.log.tasks[1].kind, TaskKind::kProcess);
   EXPECT_EQ(run.log.tasks[1].exit_code, 5);
@@ -165,6 +195,8 @@ TEST_P(SupervisorTest, ExecFromANonLeaderThreadKeepsTheProcessPid) {
   const ExecRecord& exec = program.execs[1];
   EXPECT_EQ(exec.argv, (std::vector<std::string>{"true", "from-thread"}));
   EXPECT_NE(exec.from_tid, program.tid);
+  EXPECT_EQ(program.ending, TaskEnding::kExited);
+  if (!WholeTree()) return;  // no thread records
   const TaskRecord* thread = run.log.Find(exec.from_tid);
   ASSERT_NE(thread, nullptr);
   EXPECT_EQ(thread->kind, TaskKind::kThread);
@@ -193,16 +225,22 @@ TEST_P(SupervisorTest, OnlyLifecycleCallsStop) {
   // 100,000 loop rounds of getppid, clock_gettime and write: none of them may stop.
   auto run = RunSupervised({kProgram, "many-syscalls", "100000"}, ModePolicy());
   EXPECT_EQ(run.result.exit_code, 0);
-  EXPECT_EQ(run.result.seccomp_stops, 0);  // not even its execve
-  EXPECT_EQ(run.result.event_stops, 1);    // the exec event of the program's start
+  if (WholeTree()) {
+    EXPECT_EQ(run.result.seccomp_stops, 0);  // not even its execve
+    EXPECT_EQ(run.result.event_stops, 1);    // the exec event of the program's start
+  } else {
+    EXPECT_EQ(run.result.seccomp_stops, 1);  // the notification of the program's own execve
+    EXPECT_EQ(run.result.event_stops, 0);    // no ptrace stop at all
+  }
   EXPECT_EQ(run.result.signal_stops, 0);
 }
 
 TEST_P(SupervisorTest, UntracedCloneIsReported) {
+  if (!WholeTree()) GTEST_SKIP() << "nothing is traced by the exec monitor: CLONE_UNTRACED changes nothing";
   auto run = RunSupervised({kProgram, "untraced-clone"}, ModePolicy());
   ASSERT_EQ(run.log.violations.size(), 1u);
   EXPECT_EQ(run.log.violations[0].what, "untraced-clone");
-  if (GetParam() == Mode::kStrict) {
+  if (Strict()) {
     EXPECT_EQ(run.result.exit_code, 77);  // EPERM
     EXPECT_EQ(run.log.violations[0].action, "denied");
   } else {
@@ -215,11 +253,12 @@ TEST_P(SupervisorTest, UntracedCloneIsReported) {
 }
 
 TEST_P(SupervisorTest, Int80SystemCallIsReported) {
+  if (!WholeTree()) GTEST_SKIP() << "the exec monitor's filter lets other ABIs through unseen";
   auto run = RunSupervised({kProgram, "int80"}, ModePolicy());
   ASSERT_EQ(run.log.violations.size(), 1u);
   EXPECT_EQ(run.log.violations[0].what, "foreign-abi");
   EXPECT_EQ(run.log.violations[0].syscall, "getpid");
-  if (GetParam() == Mode::kStrict) {
+  if (Strict()) {
     EXPECT_EQ(run.result.exit_code, 38);  // ENOSYS
     EXPECT_EQ(run.log.violations[0].action, "denied");
   } else {
@@ -338,22 +377,39 @@ TEST(Supervisor, StrictModeKeepsLoopbackAndNothingElse) {
   EXPECT_EQ(outside.result.exit_code, ENETUNREACH);
 }
 
-TEST(Supervisor, EnvironmentReinjectionReachesAPythonChildStartedWithEnvEmpty) {
-  const std::string child_check =
-      "import os, sys; sys.exit(0 if os.environ.get('PYCOV_TEST_MARK') == 'measured' else 3)";
+// The ExecHook under both ways of following execs: the ptrace monitor rewrites a new
+// program's initial stack, the exec monitor restarts the waiting call with another envp.
+class ExecHookTest : public ::testing::TestWithParam<Follow> {
+ protected:
+  Policy FollowPolicy() const {
+    Policy policy;
+    policy.follow = GetParam();
+    return policy;
+  }
+};
+
+INSTANTIATE_TEST_SUITE_P(Follows, ExecHookTest, ::testing::Values(Follow::kWholeTree, Follow::kExecs),
+                         [](const auto& info) { return info.param == Follow::kExecs ? "execs" : "whole_tree"; });
+
+// Marks every Python exec whose environment lacks PYCOV_TEST_MARK=measured.
+ExecVerdict MarkPython(const ExecRequest& request) {
+  ExecVerdict verdict;
+  if (request.executable.find("python") == std::string::npos) return verdict;
+  verdict.program_kind = "python";
+  for (const auto& variable : request.environment)
+    if (variable == "PYCOV_TEST_MARK=measured") verdict.instrumented = true;
+  if (!verdict.instrumented) verdict.set_environment = {"PYCOV_TEST_MARK=measured"};
+  return verdict;
+}
+
+const char* const kExitUnlessMarked =
+    "import os, sys; sys.exit(0 if os.environ.get('PYCOV_TEST_MARK') == 'measured' else 3)";
+
+TEST_P(ExecHookTest, EnvironmentReinjectionReachesAPythonChildStartedWithEnvEmpty) {
   const std::string parent = "import subprocess, sys\n"
                              "r = subprocess.run([sys.executable, '-c', " +
-                             std::string("\"") + child_check + "\"], env={})\n" + "sys.exit(r.returncode)\n";
-  ExecHook hook = [](const ExecRequest& request) {
-    ExecVerdict verdict;
-    if (request.executable.find("python") == std::string::npos) return verdict;
-    verdict.program_kind = "python";
-    for (const auto& variable : request.environment)
-      if (variable == "PYCOV_TEST_MARK=measured") verdict.instrumented = true;
-    if (!verdict.instrumented) verdict.set_environment = {"PYCOV_TEST_MARK=measured"};
-    return verdict;
-  };
-  auto run = RunSupervised({"/usr/bin/python3", "-c", parent}, {}, hook);
+                             std::string("\"") + kExitUnlessMarked + "\"], env={})\n" + "sys.exit(r.returncode)\n";
+  auto run = RunSupervised({"/usr/bin/python3", "-c", parent}, FollowPolicy(), MarkPython);
   EXPECT_EQ(run.result.exit_code, 0);
   // The program and its child: both Python, the child's environment rewritten.
   std::vector<const ExecRecord*> python_execs;
@@ -366,10 +422,84 @@ TEST(Supervisor, EnvironmentReinjectionReachesAPythonChildStartedWithEnvEmpty) {
   EXPECT_TRUE(python_execs[1]->injection_error.empty());
 }
 
+// A thread other than the leader execs with an empty environment: the exec monitor stops that
+// thread, not the process, and the new program has the process's pid.
+TEST_P(ExecHookTest, EnvironmentReinjectionReachesAnExecFromAThread) {
+  const std::string program = "import os, sys, threading, time\n"
+                              "def run():\n"
+                              "    os.execve(sys.executable, [sys.executable, '-c', \"" +
+                              std::string(kExitUnlessMarked) +
+                              "\"], {})\n"
+                              "threading.Thread(target=run).start()\n"
+                              "time.sleep(30)\n";
+  auto run = RunSupervised({"/usr/bin/python3", "-c", program}, FollowPolicy(), MarkPython);
+  EXPECT_EQ(run.result.exit_code, 0);
+  ASSERT_FALSE(run.log.tasks.empty());
+  const TaskRecord& process = run.log.tasks[0];
+  ASSERT_EQ(process.execs.size(), 2u);
+  EXPECT_NE(process.execs[1].from_tid, process.tid);
+  EXPECT_EQ(process.execs[1].injected, (std::vector<std::string>{"PYCOV_TEST_MARK"}));
+}
+
+// fexecve: execveat(fd, "", argv, envp, AT_EMPTY_PATH), whose envp is the fourth argument.
+TEST_P(ExecHookTest, EnvironmentReinjectionReachesAnExecFromADescriptor) {
+  const std::string program = "import os, sys\n"
+                              "fd = os.open(sys.executable, os.O_RDONLY)\n"
+                              "pid = os.fork()\n"
+                              "if pid == 0: os.execve(fd, [sys.executable, '-c', \"" +
+                              std::string(kExitUnlessMarked) +
+                              "\"], {})\n"
+                              "sys.exit(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]))\n";
+  auto run = RunSupervised({"/usr/bin/python3", "-c", program}, FollowPolicy(), MarkPython);
+  EXPECT_EQ(run.result.exit_code, 0);
+  ASSERT_EQ(run.log.tasks.size(), 2u);
+  ASSERT_EQ(run.log.tasks[1].execs.size(), 1u);
+  EXPECT_EQ(run.log.tasks[1].execs[0].path.rfind("/dev/fd/", 0), 0u) << run.log.tasks[1].execs[0].path;
+  EXPECT_EQ(run.log.tasks[1].execs[0].injected, (std::vector<std::string>{"PYCOV_TEST_MARK"}));
+}
+
+// What the exec monitor works out before the kernel runs a program (the file, a script's
+// interpreter and arguments, the name) must be what the ptrace monitor reads after: a #! line
+// with an argument, a relative path, a PATH search, an exec from a descriptor (execveat).
+TEST(Supervisor, BothMonitorsRecordTheSameExecs) {
+  TestDir dir;
+  const std::string program =
+      "import os, subprocess, sys\n"
+      "d = sys.argv[1]\n"
+      "script = os.path.join(d, 'script')\n"
+      "with open(script, 'w') as f: f.write('#!/bin/sh -e\\nexit 0\\n')\n"
+      "os.chmod(script, 0o755)\n"
+      "subprocess.run([script, 'a'], check=True)\n"
+      "subprocess.run(['./script', 'b'], cwd=d, check=True)\n"
+      "subprocess.run(['true', 'c'], check=True)\n"
+      "fd = os.open('/bin/true', os.O_RDONLY)\n"
+      "pid = os.fork()\n"
+      "if pid == 0: os.execve(fd, ['true', 'd'], {})\n"
+      "os.waitpid(pid, 0)\n";
+  std::vector<std::vector<std::string>> seen[2];
+  const Follow follows[2] = {Follow::kWholeTree, Follow::kExecs};
+  for (int i = 0; i < 2; ++i) {
+    Policy policy;
+    policy.follow = follows[i];
+    auto run = RunSupervised({"/usr/bin/python3", "-c", program, dir.path()}, policy);
+    EXPECT_EQ(run.result.exit_code, 0);
+    for (const auto& task : run.log.tasks)
+      for (const auto& exec : task.execs) {
+        std::vector<std::string> what{exec.path, exec.executable};
+        what.insert(what.end(), exec.argv.begin(), exec.argv.end());
+        seen[i].push_back(what);
+      }
+  }
+  ASSERT_EQ(seen[0].size(), 5u);
+  EXPECT_EQ(seen[0], seen[1]);
+  EXPECT_EQ(seen[1][1], (std::vector<std::string>{dir.path() + "/script", "/usr/bin/dash", "/bin/sh", "-e",
+                                                  dir.path() + "/script", "a"}));
+}
+
 // The environment is rewritten on the new program's initial stack, before its first
 // instruction: the dynamic loader and libc must find argv, the environment and the auxiliary
 // vector as the kernel left them, with the variables set, each once.
-TEST(Supervisor, TheEnvironmentIsRewrittenBeforeTheProgramStarts) {
+TEST_P(ExecHookTest, TheEnvironmentIsRewrittenBeforeTheProgramStarts) {
   std::vector<std::string> environment = {"PATH=/usr/bin:/bin", "REPLACED=old"};
   for (int i = 0; i < 2000; ++i) environment.push_back("FILLER_" + std::to_string(i) + "=" + std::to_string(i));
   ExecHook hook = [](const ExecRequest& request) {
@@ -379,8 +509,8 @@ TEST(Supervisor, TheEnvironmentIsRewrittenBeforeTheProgramStarts) {
     return verdict;
   };
   const std::string count = std::to_string(environment.size() + 1);
-  auto run = RunSupervised({kProgram, "environment", count, "ADDED=new value", "REPLACED=new", "FILLER_1999=1999"}, {},
-                           hook, environment);
+  auto run = RunSupervised({kProgram, "environment", count, "ADDED=new value", "REPLACED=new", "FILLER_1999=1999"},
+                           FollowPolicy(), hook, environment);
   EXPECT_EQ(run.result.exit_code, 0);
   ASSERT_EQ(run.log.tasks.size(), 1u);
   ASSERT_EQ(run.log.tasks[0].execs.size(), 1u);
@@ -391,14 +521,14 @@ TEST(Supervisor, TheEnvironmentIsRewrittenBeforeTheProgramStarts) {
   EXPECT_EQ(exec.argv.size(), 6u);
 
   // Without the hook the program sees its environment unchanged.
-  auto unchanged = RunSupervised({kProgram, "environment", std::to_string(environment.size()), "REPLACED=old"}, {},
-                                 nullptr, environment);
+  auto unchanged = RunSupervised({kProgram, "environment", std::to_string(environment.size()), "REPLACED=old"},
+                                 FollowPolicy(), nullptr, environment);
   EXPECT_EQ(unchanged.result.exit_code, 0);
 }
 
 // Where the room below a new stack cannot hold the copy (an environment of tens of thousands
 // of variables), the program runs as it would have, and the log says why nothing was set.
-TEST(Supervisor, AnEnvironmentTooLargeToRewriteIsLeftAsItIs) {
+TEST_P(ExecHookTest, AnEnvironmentTooLargeToRewriteIsLeftAsItIs) {
   std::vector<std::string> environment = {"PATH=/usr/bin:/bin"};
   for (int i = 0; i < 20000; ++i) environment.push_back("F" + std::to_string(i) + "=");
   ExecHook hook = [](const ExecRequest&) {
@@ -406,7 +536,8 @@ TEST(Supervisor, AnEnvironmentTooLargeToRewriteIsLeftAsItIs) {
     verdict.set_environment = {"ADDED=1"};
     return verdict;
   };
-  auto run = RunSupervised({kProgram, "environment", std::to_string(environment.size())}, {}, hook, environment);
+  auto run = RunSupervised({kProgram, "environment", std::to_string(environment.size())}, FollowPolicy(), hook,
+                           environment);
   EXPECT_EQ(run.result.exit_code, 0);
   ASSERT_EQ(run.log.tasks.size(), 1u);
   ASSERT_EQ(run.log.tasks[0].execs.size(), 1u);

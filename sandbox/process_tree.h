@@ -1,0 +1,30 @@
+// What the supervisor reads of processes from /proc, shared by its two monitors (the ptrace
+// loop in supervisor.cc and the exec monitor). Internal to the sandbox.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+namespace pycov::sandbox {
+
+/// Seconds on the monotonic clock, for deadlines.
+double MonotonicSeconds();
+
+/// The target of a symbolic link (/proc/PID/exe), or "" when it cannot be read.
+std::string ReadLink(const std::string& path);
+
+/// The process a task belongs to (its thread group), from /proc; `tid` itself when unknown.
+pid_t TgidOf(pid_t tid);
+
+/// The parent process of `pid`, from /proc; 0 when unknown.
+pid_t ParentOf(pid_t pid);
+
+/// Live children of this process (orphans re-parented to the subreaper included), from /proc.
+std::vector<pid_t> ChildrenOfSelf();
+
+/// Live descendants of this process at any depth, from /proc: parents before their children.
+std::vector<pid_t> DescendantsOfSelf();
+
+}  // namespace pycov::sandbox

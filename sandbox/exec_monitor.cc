@@ -374,9 +374,9 @@ void ExecMonitor::HandleNotification() {
   record.unix_ns = NowUnixNs();
   record.from_tid = tid;
   // Everything read before the answer keeps the exec waiting: the environment is read only
-  // for a program the caller may want to change.
-  // Small blocks: the strings are read once, scattered, from memory never read before, and
-  // the first read of another process's page costs more the more of it is copied.
+  // for a program the caller may want to change, and in small blocks (the strings are read
+  // once, scattered, and the first read of another process's page costs more the more of it
+  // is copied).
   constexpr uint64_t kBlock = 256;
   TraceeMemoryReader memory(tid, kBlock);
   auto path = memory.ReadString(call.path);

@@ -54,23 +54,13 @@ std::string ReadLink(const std::string& path) {
   return length > 0 && size_t(length) < sizeof(target) ? std::string(target, size_t(length)) : std::string();
 }
 
-namespace {
-
-// A numeric field of /proc/PID/status ("Tgid:", "PPid:"), or `fallback`.
-pid_t StatusField(pid_t pid, const char* field, pid_t fallback) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  const std::string prefix = field;
+pid_t TgidOf(pid_t tid) {
+  std::ifstream status("/proc/" + std::to_string(tid) + "/status");
   std::string line;
   while (std::getline(status, line))
-    if (line.rfind(prefix, 0) == 0) return pid_t(std::stol(line.substr(prefix.size())));
-  return fallback;
+    if (line.rfind("Tgid:", 0) == 0) return pid_t(std::stol(line.substr(5)));
+  return tid;
 }
-
-}  // namespace
-
-pid_t TgidOf(pid_t tid) { return StatusField(tid, "Tgid:", tid); }
-
-pid_t ParentOf(pid_t pid) { return StatusField(pid, "PPid:", 0); }
 
 std::vector<pid_t> ChildrenOfSelf() {
   std::vector<pid_t> children;

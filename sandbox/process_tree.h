@@ -18,9 +18,6 @@ std::string ReadLink(const std::string& path);
 /// The process a task belongs to (its thread group), from /proc; `tid` itself when unknown.
 pid_t TgidOf(pid_t tid);
 
-/// The parent process of `pid`, from /proc; 0 when unknown.
-pid_t ParentOf(pid_t pid);
-
 /// Live children of this process (orphans re-parented to the subreaper included), from /proc.
 std::vector<pid_t> ChildrenOfSelf();
 

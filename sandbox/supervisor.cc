@@ -202,6 +202,29 @@ class Pipe {
   int fds_[2] = {-1, -1};
 };
 
+// A connected pair of Unix sockets: one end for the program's child, one for the supervisor.
+class SocketPair {
+ public:
+  SocketPair() = default;
+  SocketPair(const SocketPair&) = delete;
+  ~SocketPair() { Close(); }
+  bool Open() { return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds_) == 0; }
+  int supervisor_end() const { return fds_[0]; }
+  int child_end() const { return fds_[1]; }
+  void CloseChildEnd() {
+    if (fds_[1] >= 0) close(fds_[1]);
+    fds_[1] = -1;
+  }
+  void Close() {
+    CloseChildEnd();
+    if (fds_[0] >= 0) close(fds_[0]);
+    fds_[0] = -1;
+  }
+
+ private:
+  int fds_[2] = {-1, -1};
+};
+
 // What the program's child reports through the CLOEXEC error pipe when it fails before exec.
 struct StartFailure {
   enum Stage : int { kExec, kNetworkNamespace, kLoopback, kResourceLimits, kNoNewPrivs, kSeccomp, kListener } stage;
@@ -934,10 +957,10 @@ Result<RunResult> Supervise(const Program& program, const Policy& policy, const 
 
   Pipe go, failure;
   if (!go.ok() || !failure.ok()) return Error{std::string("pipe: ") + std::strerror(errno)};
-  int listener_sockets[2] = {-1, -1};
-  if (follow_execs && socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, listener_sockets) != 0)
-    return Error{std::string("socketpair: ") + std::strerror(errno)};
-  setup.listener_socket = listener_sockets[1];
+  // Following execs, the program's child passes the filter's listener back over a socket.
+  SocketPair listener_channel;
+  if (follow_execs && !listener_channel.Open()) return Error{std::string("socketpair: ") + std::strerror(errno)};
+  setup.listener_socket = listener_channel.child_end();
   ChildSubreaper subreaper;
   SupervisorSignals signals;
   log.Start(ModeName(policy.mode), getpid());
@@ -954,31 +977,27 @@ Result<RunResult> Supervise(const Program& program, const Policy& policy, const 
   }
   go.CloseRead();
   failure.CloseWrite();
+  RunResult result;
   if (follow_execs) {
-    close(listener_sockets[1]);
+    listener_channel.CloseChildEnd();
     (void)!write(go.write_fd(), "g", 1);
     go.CloseWrite();
     // -1: the child failed before it could send the listener (the failure pipe says why).
-    const int listener = ReceiveDescriptor(listener_sockets[0]);
-    close(listener_sockets[0]);
-    RunResult result = FollowExecs(child, listener, policy, exec_hook, exec_interest, log, g_forward_signal);
-    log.Finish(result.timed_out, result.seccomp_stops, result.event_stops, result.signal_stops);
-    StartFailure start_failure{};
-    if (read(failure.read_fd(), &start_failure, sizeof(start_failure)) == ssize_t(sizeof(start_failure)))
-      return Error{DescribeStartFailure(start_failure, program.argv[0])};
-    return result;
+    const int listener = ReceiveDescriptor(listener_channel.supervisor_end());
+    listener_channel.Close();
+    result = FollowExecs(child, listener, policy, exec_hook, exec_interest, log, g_forward_signal);
+  } else {
+    if (ptrace(PTRACE_SEIZE, child, nullptr, reinterpret_cast<void*>(kPtraceOptions)) != 0) {
+      int error = errno;
+      kill(child, SIGKILL);
+      waitpid(child, nullptr, 0);
+      return Error{std::string("cannot trace the program: ptrace: ") + std::strerror(error)};
+    }
+    (void)!write(go.write_fd(), "g", 1);
+    go.CloseWrite();
+    Monitor monitor(policy, exec_hook, log);
+    result = monitor.Run(child);
   }
-  if (ptrace(PTRACE_SEIZE, child, nullptr, reinterpret_cast<void*>(kPtraceOptions)) != 0) {
-    int error = errno;
-    kill(child, SIGKILL);
-    waitpid(child, nullptr, 0);
-    return Error{std::string("cannot trace the program: ptrace: ") + std::strerror(error)};
-  }
-  (void)!write(go.write_fd(), "g", 1);
-  go.CloseWrite();
-
-  Monitor monitor(policy, exec_hook, log);
-  RunResult result = monitor.Run(child);
   log.Finish(result.timed_out, result.seccomp_stops, result.event_stops, result.signal_stops);
 
   StartFailure start_failure{};

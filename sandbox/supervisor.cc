@@ -511,6 +511,8 @@ class Monitor {
   const ExecHook& exec_hook_;
   ObservationLogWriter& log_;
   std::map<pid_t, Task> tasks_;
+  // Tasks that ended before their parent's fork, vfork or clone event announced them.
+  std::set<pid_t> ended_unannounced_;
   pid_t main_pid_ = 0;
   bool main_ended_ = false;
   RunResult result_;
@@ -607,6 +609,11 @@ void Monitor::KillTree(const char* reason) {
 }
 
 void Monitor::HandleEnd(pid_t tid, int status) {
+  // A new task is reported first (its first stop, even its exit) when the kernel lists it
+  // before its parent: the parent's event, still to come, must not bring it back as a live
+  // task, which the end of the run would then wait for and kill as an orphan (by a pid that
+  // may be another process's by then).
+  if (auto found = tasks_.find(tid); found != tasks_.end() && found->second.tgid == 0) ended_unannounced_.insert(tid);
   tasks_.erase(tid);
   log_.Exited(tid, status);
   if (tid == main_pid_) {
@@ -670,6 +677,7 @@ void Monitor::HandleNewTask(pid_t parent, int event) {
   unsigned long message = 0;
   ptrace(PTRACE_GETEVENTMSG, parent, nullptr, &message);
   const pid_t child = pid_t(message);
+  const bool ended = ended_unannounced_.erase(child) > 0;
   TaskKind kind = TaskKind::kProcess;
   pid_t tgid = child;
   const char* via = event == PTRACE_EVENT_FORK ? "fork" : event == PTRACE_EVENT_VFORK ? "vfork" : "clone";
@@ -688,12 +696,13 @@ void Monitor::HandleNewTask(pid_t parent, int event) {
       tgid = TgidOf(child);
     }
   }
-  Task& task = tasks_[child];
-  task.tgid = tgid;
   Resume(parent);
   if (kind == TaskKind::kThread) ++result_.threads;
   else ++result_.processes;
   log_.Spawn(child, tgid, parent, kind, via);
+  if (ended) return;  // its end is already in the log
+  Task& task = tasks_[child];
+  task.tgid = tgid;
   if (kind == TaskKind::kProcess && task.started) PrepareProcEntries(child);  // its first stop came first
 }
 

@@ -931,18 +931,20 @@ Status CheckSupervisionPermitted() {
   return Ok();
 }
 
-Result<RunResult> Supervise(const Program& program, const Policy& policy, const ExecHook& exec_hook,
-                            const std::string& log_path, const ExecInterest& exec_interest) {
-  if (policy.mode == Mode::kOff) return Error{"the supervisor does not run in mode off"};
-  if (program.argv.empty()) return Error{"no program to run"};
+namespace {
+
+// One supervised run, following execs only or the whole tree. Sets `*listener_refused` when the
+// program's child could not get a filter with a listener because one is already in force
+// (before the program ran).
+Result<RunResult> SuperviseRun(const Program& program, const Policy& policy, const ExecHook& exec_hook,
+                               const std::string& log_path, const ExecInterest& exec_interest, bool follow_execs,
+                               bool* listener_refused) {
   ObservationLogWriter log;
   if (auto opened = log.Open(log_path); !opened) return opened.error();
 
   // Where the process lacks CAP_SYS_ADMIN, a network namespace is out of reach: the filter
   // then checks the addresses of outgoing connections instead.
   const bool privileged = HasEffectiveCapability(kCapSysAdmin);
-  const bool follow_execs =
-      policy.mode == Mode::kObserve && policy.follow == Follow::kExecs && ExecNotificationSupported();
   FilterOptions filter_options{policy.mode, policy.mode == Mode::kStrict && !privileged, follow_execs};
   auto filter = BuildSyscallFilter(filter_options);
   if (!filter) return filter.error();
@@ -1010,8 +1012,27 @@ Result<RunResult> Supervise(const Program& program, const Policy& policy, const 
   log.Finish(result.timed_out, result.seccomp_stops, result.event_stops, result.signal_stops);
 
   StartFailure start_failure{};
-  if (read(failure.read_fd(), &start_failure, sizeof(start_failure)) == ssize_t(sizeof(start_failure)))
+  if (read(failure.read_fd(), &start_failure, sizeof(start_failure)) == ssize_t(sizeof(start_failure))) {
+    *listener_refused = follow_execs && start_failure.stage == StartFailure::kSeccomp && start_failure.error == EBUSY;
     return Error{DescribeStartFailure(start_failure, program.argv[0])};
+  }
+  return result;
+}
+
+}  // namespace
+
+Result<RunResult> Supervise(const Program& program, const Policy& policy, const ExecHook& exec_hook,
+                            const std::string& log_path, const ExecInterest& exec_interest) {
+  if (policy.mode == Mode::kOff) return Error{"the supervisor does not run in mode off"};
+  if (program.argv.empty()) return Error{"no program to run"};
+  const bool follow_execs =
+      policy.mode == Mode::kObserve && policy.follow == Follow::kExecs && ExecNotificationSupported();
+  bool listener_refused = false;
+  auto result = SuperviseRun(program, policy, exec_hook, log_path, exec_interest, follow_execs, &listener_refused);
+  // The kernel allows one listener in a chain of filters: under another supervisor that
+  // follows execs (pycov run inside pycov run), the whole tree is followed instead.
+  if (listener_refused)
+    result = SuperviseRun(program, policy, exec_hook, log_path, exec_interest, false, &listener_refused);
   return result;
 }
 

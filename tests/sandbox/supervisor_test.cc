@@ -4,6 +4,7 @@
 
 #include <linux/seccomp.h>
 #include <signal.h>
+#include <stddef.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
@@ -335,6 +336,36 @@ TEST_P(SupervisorTest, TimeoutEndsASleepingTree) {
     EXPECT_EQ(task->ending, TaskEnding::kKilled);
     EXPECT_EQ(task->killed_reason, "timeout");
   }
+}
+
+// Under a filter that already has a listener (pycov run inside pycov run), the kernel refuses
+// another listener: the run follows the whole tree instead, and the program runs as asked.
+TEST(Supervisor, UnderAnotherListenerTheWholeTreeIsFollowed) {
+  TestDir dir;
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // A listener of its own, on a call nothing here makes (no one answers it).
+    static sock_filter notify_syslog[] = {
+        BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_syslog, 0, 1),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+        BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+    };
+    sock_fprog filter{4, notify_syslog};
+    if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &filter) < 0) _exit(10);
+    Policy policy;
+    policy.follow = Follow::kExecs;
+    auto result = Supervise({{kProgram, "exit", "3"}, {}}, policy, nullptr, dir.path() + "/log");
+    if (!result.ok()) _exit(11);
+    auto log = ReadObservationLog(dir.path() + "/log");
+    // The whole tree: ptrace's exec event, no notification.
+    _exit(result->exit_code == 3 && result->event_stops == 1 && result->seccomp_stops == 0 && log.ok() ? 0 : 12);
+  }
+  int status = 0;
+  ASSERT_EQ(waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 0);
 }
 
 TEST(Supervisor, KillingTheSupervisorKillsTheTree) {

@@ -44,6 +44,8 @@ std::vector<UnmeasuredProcess> FindUnmeasuredPythonProcesses(const sandbox::Obse
       std::string executable = BaseName(exec.executable);
       if (!executable.empty() && executable.rfind("python3.11", 0) != 0 && executable.rfind("python", 0) == 0)
         reason = executable + " is not the CPython 3.11 that pycov's tracer is built for";
+      else if (exec.injection_error.empty())
+        continue;  // no preload was tried: another pycov run's process (inside this one), which that run measures
       else
         reason = ReasonFor(BootstrapSkippingOptions(exec.argv));
       if (reason.empty()) continue;

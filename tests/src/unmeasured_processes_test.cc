@@ -2,9 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "python_bootstrap.h"
+
 namespace pycov {
 namespace {
 
+// A Python exec; one started with -I, -E or -S had its preload tried, and it failed.
 sandbox::TaskRecord PythonProcess(int pid, std::vector<std::string> argv, int64_t exec_ns,
                                   std::string executable = "/usr/bin/python3.11") {
   sandbox::TaskRecord task;
@@ -14,6 +17,7 @@ sandbox::TaskRecord PythonProcess(int pid, std::vector<std::string> argv, int64_
   exec.argv = std::move(argv);
   exec.executable = std::move(executable);
   exec.program_kind = "python";
+  if (!BootstrapSkippingOptions(exec.argv).empty()) exec.injection_error = "not enough mapped stack";
   task.execs.push_back(exec);
   return task;
 }
@@ -55,6 +59,15 @@ TEST(UnmeasuredProcesses, APreloadedStartUpSpeaksForItself) {
   sandbox::ObservationLog log;
   log.tasks.push_back(PythonProcess(50, {"python3", "-I", "-c"}, 100));  // a usage error: no code ran
   log.tasks.back().execs.back().injected = {"LD_PRELOAD"};
+  EXPECT_TRUE(FindUnmeasuredPythonProcesses(log, {}).empty());
+}
+
+// A pycov run inside this one measures its own processes: this run's supervisor does not try
+// to preload one started with -I (DecideExec), and it has no hits here.
+TEST(UnmeasuredProcesses, AnotherPycovRunsProcessIsNotThisRunsToReport) {
+  sandbox::ObservationLog log;
+  log.tasks.push_back(PythonProcess(60, {"python3", "-I", "child.py"}, 100));
+  log.tasks.back().execs.back().injection_error.clear();
   EXPECT_TRUE(FindUnmeasuredPythonProcesses(log, {}).empty());
 }
 

@@ -214,45 +214,21 @@ Restart RestartWithEnvironment(pid_t tid, const ExecCall& call, long syscall_num
     ptrace(PTRACE_DETACH, tid, nullptr, nullptr);
     return outcome;
   }
-  auto name_of = [](const std::string& variable) { return variable.substr(0, variable.find('=')); };
-  std::set<std::string> replaced;
-  for (const auto& variable : set) replaced.insert(name_of(variable));
-  std::vector<uint64_t> words;
-  for (const auto& variable : environment)
-    if (!replaced.count(name_of(variable.text))) words.push_back(variable.address);
-  const size_t first_new = words.size();
-  words.insert(words.end(), set.size() + 1, 0);
-  const size_t word_bytes = words.size() * sizeof(uint64_t);
-  size_t string_bytes = 0;
-  for (const auto& variable : set) string_bytes += variable.size() + 1;
-  auto start = ScratchBelowStack(tid, regs.rsp, word_bytes + string_bytes);
-  if (!start) {
-    outcome.error = start.error().message;
-    ptrace(PTRACE_DETACH, tid, nullptr, nullptr);
-    return outcome;
-  }
-  std::vector<char> block(word_bytes + string_bytes);
-  size_t offset = word_bytes;
-  for (size_t i = 0; i < set.size(); ++i) {
-    words[first_new + i] = *start + offset;
-    std::memcpy(block.data() + offset, set[i].c_str(), set[i].size() + 1);
-    offset += set[i].size() + 1;
-  }
-  std::memcpy(block.data(), words.data(), word_bytes);
-  if (auto written = WriteTraceeMemory(tid, *start, block.data(), block.size()); !written) {
+  auto written = WriteEnvironmentBelowStack(tid, regs.rsp, {}, environment, set, {});
+  if (!written) {
     outcome.error = written.error().message;
     ptrace(PTRACE_DETACH, tid, nullptr, nullptr);
     return outcome;
   }
-  (call.at ? regs.r10 : regs.rdx) = *start;
+  (call.at ? regs.r10 : regs.rdx) = written->envp;
   if (ptrace(PTRACE_SETREGS, tid, nullptr, &regs) != 0) {
     outcome.error = std::string("cannot set the task's registers: ") + std::strerror(errno);
     ptrace(PTRACE_DETACH, tid, nullptr, nullptr);
     return outcome;
   }
   ptrace(PTRACE_DETACH, tid, nullptr, nullptr);
-  outcome.envp = *start;
-  outcome.injected.assign(replaced.begin(), replaced.end());
+  outcome.envp = written->envp;
+  outcome.injected = std::move(written->names_set);
   return outcome;
 }
 

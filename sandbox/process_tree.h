@@ -1,5 +1,6 @@
 // What the supervisor reads of processes from /proc, shared by its two monitors (the ptrace
-// loop in supervisor.cc and the exec monitor). Internal to the sandbox.
+// loop in supervisor.cc and the exec monitor), and by pycov's run without a supervisor,
+// which waits for orphans in the same way.
 #pragma once
 
 #include <sys/types.h>

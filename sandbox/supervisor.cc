@@ -425,38 +425,17 @@ uint64_t AuxiliaryValue(const InitialStack& stack, uint64_t type) {
 Result<std::vector<std::string>> RewriteInitialEnvironment(pid_t pid, const InitialStack& stack,
                                                            user_regs_struct regs,
                                                            const std::vector<std::string>& set) {
-  auto name_of = [](const std::string& variable) { return variable.substr(0, variable.find('=')); };
-  std::set<std::string> replaced;
-  for (const auto& variable : set) replaced.insert(name_of(variable));
-  std::vector<uint64_t> words;
-  words.push_back(stack.argv.size());
-  for (const auto& argument : stack.argv) words.push_back(argument.address);
-  words.push_back(0);
-  for (const auto& variable : stack.environment)
-    if (!replaced.count(name_of(variable.text))) words.push_back(variable.address);
-  const size_t first_new_variable = words.size();
-  words.insert(words.end(), set.size(), 0);
-  words.push_back(0);
-  words.insert(words.end(), stack.auxiliary_vector.begin(), stack.auxiliary_vector.end());
-  const size_t word_bytes = words.size() * sizeof(uint64_t);
-  size_t string_bytes = 0;
-  for (const auto& variable : set) string_bytes += variable.size() + 1;
-  // The ABI wants the stack pointer 16-byte aligned at a program's entry; the scratch is.
-  auto start = ScratchBelowStack(pid, stack.stack_pointer, word_bytes + string_bytes);
-  if (!start) return start.error();
-  std::vector<char> block(word_bytes + string_bytes);
-  size_t offset = word_bytes;
-  for (size_t i = 0; i < set.size(); ++i) {
-    words[first_new_variable + i] = *start + offset;
-    std::memcpy(block.data() + offset, set[i].c_str(), set[i].size() + 1);
-    offset += set[i].size() + 1;
-  }
-  std::memcpy(block.data(), words.data(), word_bytes);
-  if (auto written = WriteTraceeMemory(pid, *start, block.data(), block.size()); !written) return written.error();
-  regs.rsp = *start;
+  std::vector<uint64_t> argc_and_argv{stack.argv.size()};
+  for (const auto& argument : stack.argv) argc_and_argv.push_back(argument.address);
+  argc_and_argv.push_back(0);
+  // The ABI wants the stack pointer 16-byte aligned at a program's entry; the block is.
+  auto written = WriteEnvironmentBelowStack(pid, stack.stack_pointer, argc_and_argv, stack.environment, set,
+                                            stack.auxiliary_vector);
+  if (!written) return written.error();
+  regs.rsp = written->start;
   if (ptrace(PTRACE_SETREGS, pid, nullptr, &regs) != 0)
     return Error{std::string("cannot set the tracee's registers: ") + std::strerror(errno)};
-  return std::vector<std::string>(replaced.begin(), replaced.end());
+  return written->names_set;
 }
 
 bool IsStopSignal(int signal) {

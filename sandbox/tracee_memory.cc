@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstring>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace pycov::sandbox {
@@ -165,6 +166,39 @@ Result<uint64_t> ScratchBelowStack(pid_t tid, uint64_t stack_pointer, size_t siz
     return address;
   }
   return Error{"the stack pointer is in no mapping"};
+}
+
+Result<WrittenEnvironment> WriteEnvironmentBelowStack(pid_t tid, uint64_t stack_pointer,
+                                                      const std::vector<uint64_t>& before,
+                                                      const std::vector<TraceeString>& environment,
+                                                      const std::vector<std::string>& set,
+                                                      const std::vector<uint64_t>& after) {
+  auto name_of = [](const std::string& variable) { return variable.substr(0, variable.find('=')); };
+  std::set<std::string> replaced;
+  for (const auto& variable : set) replaced.insert(name_of(variable));
+  std::vector<uint64_t> words = before;
+  const size_t envp_index = words.size();
+  for (const auto& variable : environment)
+    if (!replaced.count(name_of(variable.text))) words.push_back(variable.address);
+  const size_t first_new_variable = words.size();
+  words.insert(words.end(), set.size() + 1, 0);  // the new variables, then NULL
+  words.insert(words.end(), after.begin(), after.end());
+  const size_t word_bytes = words.size() * sizeof(uint64_t);
+  size_t string_bytes = 0;
+  for (const auto& variable : set) string_bytes += variable.size() + 1;
+  auto start = ScratchBelowStack(tid, stack_pointer, word_bytes + string_bytes);
+  if (!start) return start.error();
+  std::vector<char> block(word_bytes + string_bytes);
+  size_t offset = word_bytes;
+  for (size_t i = 0; i < set.size(); ++i) {
+    words[first_new_variable + i] = *start + offset;
+    std::memcpy(block.data() + offset, set[i].c_str(), set[i].size() + 1);
+    offset += set[i].size() + 1;
+  }
+  std::memcpy(block.data(), words.data(), word_bytes);
+  if (auto written = WriteTraceeMemory(tid, *start, block.data(), block.size()); !written) return written.error();
+  return WrittenEnvironment{*start, *start + envp_index * sizeof(uint64_t),
+                            std::vector<std::string>(replaced.begin(), replaced.end())};
 }
 
 }  // namespace pycov::sandbox

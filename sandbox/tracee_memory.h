@@ -60,6 +60,22 @@ class TraceeMemoryReader {
 /// Writes `size` bytes at `address`.
 Status WriteTraceeMemory(pid_t tid, uint64_t address, const void* data, size_t size);
 
+/// An environment array written below a stopped tracee's stack pointer (ScratchBelowStack).
+struct WrittenEnvironment {
+  uint64_t start = 0;  // the block's address, 16-byte aligned: the `before` words start there
+  uint64_t envp = 0;   // the environment array within it
+  std::vector<std::string> names_set;  // the variables added or replaced, sorted
+};
+
+/// Writes, below the tracee's stack pointer, the words of `before`, then an environment
+/// array: pointers to the tracee's own strings of `environment` except those `set` replaces
+/// (same name), then to copies of `set` (written after the words), then NULL; then `after`.
+Result<WrittenEnvironment> WriteEnvironmentBelowStack(pid_t tid, uint64_t stack_pointer,
+                                                      const std::vector<uint64_t>& before,
+                                                      const std::vector<TraceeString>& environment,
+                                                      const std::vector<std::string>& set,
+                                                      const std::vector<uint64_t>& after);
+
 /// A 16-byte aligned address for `size` bytes of scratch space below the tracee's stack
 /// pointer, past the red zone, inside the mapping that holds the stack (nothing there belongs
 /// to the program).

@@ -12,24 +12,20 @@
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
-#include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <vector>
+
+#include "sandbox/process_tree.h"
 
 namespace pycov {
 namespace {
+
+using sandbox::ChildrenOfSelf;
+using sandbox::MonotonicSeconds;
 
 volatile sig_atomic_t g_program_pid = 0;
 
 void ForwardSignal(int signal_number) {
   if (g_program_pid > 0) kill(pid_t(g_program_pid), signal_number);
-}
-
-double MonotonicSeconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return double(ts.tv_sec) + double(ts.tv_nsec) / 1e9;
 }
 
 // Restores, for as long as it lives, the dispositions pycov changes while it waits.
@@ -59,26 +55,6 @@ class WaitingSignals {
   struct sigaction saved_int_ {}, saved_quit_ {}, saved_term_ {}, saved_hup_ {};
 };
 
-// Children of pycov still running (orphans re-parented to it included), from /proc.
-std::vector<pid_t> LiveChildren() {
-  std::vector<pid_t> children;
-  const std::string self = std::to_string(getpid());
-  std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
-    std::ifstream stat(entry.path() / "stat");
-    std::string line;
-    if (!stat || !std::getline(stat, line)) continue;
-    // pid (comm) state ppid ...: comm may hold spaces and parentheses, so parse after the last ')'.
-    size_t close = line.rfind(')');
-    if (close == std::string::npos) continue;
-    std::istringstream rest(line.substr(close + 1));
-    std::string state, ppid;
-    rest >> state >> ppid;
-    if (ppid == self && state != "Z") children.push_back(pid_t(std::stol(entry.path().filename().string())));
-  }
-  return children;
-}
-
 // Waits for `pid`; with a deadline, kills it and pycov's other children when it passes.
 bool WaitWithDeadline(pid_t pid, int* status, double timeout_seconds) {
   if (timeout_seconds <= 0) {
@@ -94,7 +70,7 @@ bool WaitWithDeadline(pid_t pid, int* status, double timeout_seconds) {
     if (reaped < 0 && errno != EINTR) return !killed;
     if (!killed && MonotonicSeconds() >= deadline) {
       kill(pid, SIGKILL);
-      for (pid_t child : LiveChildren()) kill(child, SIGKILL);
+      for (pid_t child : ChildrenOfSelf()) kill(child, SIGKILL);
       killed = true;
     }
     usleep(10000);
@@ -155,7 +131,7 @@ Result<ProgramExit> RunProgram(const LaunchSpec& spec) {
     if (reaped < 0 && errno == ECHILD) break;
     if (reaped > 0) continue;
     if (MonotonicSeconds() >= deadline || result.timed_out) {
-      std::vector<pid_t> left = LiveChildren();
+      std::vector<pid_t> left = ChildrenOfSelf();
       if (!result.timed_out) result.orphans_left = int(left.size());
       for (pid_t child : left) kill(child, SIGKILL);
       // Reap what was killed, so that nothing outlives pycov.

@@ -1166,25 +1166,67 @@ ThreadTracer* KnownThreadTracer(PyThreadState* tstate) {
   return tt != nullptr && Py_TYPE(tt) == &ThreadTracerType ? reinterpret_cast<ThreadTracer*>(tt) : nullptr;
 }
 
+// The frame a switch resumes (the one that made the greenlet's last switch) goes on traced:
+// greenlet sets use_tracing as CPython would when its trace function returns. Where that frame
+// has nothing to record for the greenlet's kind (unmeasured code; with line coverage, code
+// whose lines are all recorded), pycov pauses tracing in it instead, as at an exception in such
+// a frame (OnException), and it runs on the fast path until it leaves or switches again; what
+// it calls passes the frame hook as always. A loop that switches at every turn (an event
+// loop's hub, a worker taking turns) would otherwise run traced for the rest of its life.
+// Only a frame the hook started (it sees the frame leave and resumes tracing then), and not
+// in a greenlet that is only starting (no frame of its own yet).
+void PauseInResumedFrame(PyThreadState* tstate, ThreadTracer* tt) {
+  _PyInterpreterFrame* resumed = tstate->cframe->current_frame;
+  if (resumed == nullptr || !resumed->is_entry) return;
+  if (tstate->c_tracefunc != Trace || tstate->c_profilefunc != nullptr || tt->chained_func != nullptr) return;
+  PyCodeObject* code = resumed->f_code;
+  void* extra = CodeExtra(code, g->code_extra_index);
+  if (extra == nullptr) return;  // code not looked up yet
+  if (static_cast<FileSlot*>(extra)->measured && (g->branch || !NothingLeftIn(code, tt->current_kind))) return;
+  // Its entry, if it was traced before, goes: an exception in it is then taken as one in an
+  // untraced frame (OnException), not as the next event of a traced one.
+  if (PyFrameObject* frame = resumed->frame_obj; frame != nullptr) {
+    auto& stack = *tt->stack;
+    for (size_t i = stack.size(); i-- > 0;) {
+      if (stack[i].frame == frame) {
+        stack.erase(stack.begin() + std::ptrdiff_t(i));
+        break;
+      }
+    }
+  }
+  tt->paused_in = resumed;
+  tstate->c_tracefunc = nullptr;  // c_traceobj stays: the hook resumes with it
+}
+
 // greenlet's trace function: (event, (origin, target)), in the target, right after the switch.
 PyObject* OnGreenletSwitch(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   PyThreadState* tstate = PyThreadState_Get();
   ThreadTracer* tt = KnownThreadTracer(tstate);
   if (tt == nullptr) Py_RETURN_NONE;
+  // A pause belongs to the frame of the greenlet switched from; the resumed one is decided
+  // afresh below (and the paused frame again when its greenlet is resumed).
+  if (PausedTracer(tstate) == tt) {
+    tt->paused_in = nullptr;
+    tstate->c_tracefunc = Trace;
+  }
   if (tstate->cframe->current_frame != nullptr) tstate->cframe->use_tracing = CPythonTracingState(tstate);
   PyObject* target = nargs == 2 && PyTuple_Check(args[1]) && PyTuple_GET_SIZE(args[1]) == 2
                          ? PyTuple_GET_ITEM(args[1], 1) : nullptr;
   if (target != nullptr && g->greenlet_is_main != nullptr)
     tt->current_kind = g->greenlet_is_main(target) != 0 ? tt->kind : uint32_t(ThreadKind::kGreenlet);
-  if (tt->chained_greenlet_trace == nullptr) Py_RETURN_NONE;
-  PyObject* result = PyObject_Vectorcall(tt->chained_greenlet_trace, args, nargs, nullptr);
-  if (result == nullptr) {
-    // greenlet removes a trace function that raises (and the switch raises its error): the
-    // program's is gone, as unmeasured, and pycov's comes back at the next frame.
-    Py_CLEAR(tt->chained_greenlet_trace);
-    tt->follows_greenlet_switches = false;
+  if (tt->chained_greenlet_trace != nullptr) {
+    PyObject* result = PyObject_Vectorcall(tt->chained_greenlet_trace, args, nargs, nullptr);
+    if (result == nullptr) {
+      // greenlet removes a trace function that raises (and the switch raises its error): the
+      // program's is gone, as unmeasured, and pycov's comes back at the next frame.
+      Py_CLEAR(tt->chained_greenlet_trace);
+      tt->follows_greenlet_switches = false;
+      return nullptr;
+    }
+    Py_DECREF(result);
   }
-  return result;
+  if (g->greenlet_is_main != nullptr) PauseInResumedFrame(tstate, tt);
+  Py_RETURN_NONE;
 }
 
 PyMethodDef kGreenletSwitchDef = {"_greenlet_switch",

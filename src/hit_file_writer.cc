@@ -55,10 +55,20 @@ HitFileWriter::~HitFileWriter() {
 bool HitFileWriter::CreateFile(int* fd_out) {
   std::snprintf(path_, sizeof(path_), "%s/%d-%llu.hits", directory_, int(getpid()),
                 static_cast<unsigned long long>(NowUnixNs()));
-  int fd = open(path_, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  std::snprintf(unpublished_path_, sizeof(unpublished_path_), "%s%s", path_, kUnpublishedSuffix);
+  int fd = open(unpublished_path_, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return false;
   *fd_out = fd;
   return true;
+}
+
+bool HitFileWriter::Publish() {
+  // Not over an existing file: the name has this process's pid and a start time in ns.
+  if (rename(unpublished_path_, path_) == 0) return true;
+  const int saved_errno = errno;
+  unlink(unpublished_path_);
+  errno = saved_errno;
+  return false;
 }
 
 bool HitFileWriter::Open(std::string_view directory, uint32_t flags,
@@ -86,7 +96,7 @@ bool HitFileWriter::Open(std::string_view directory, uint32_t flags,
   int saved_errno = errno;
   close(fd);
   if (!mapped) {
-    unlink(path_);
+    unlink(unpublished_path_);
     errno = saved_errno;
     return false;
   }
@@ -105,6 +115,7 @@ bool HitFileWriter::Open(std::string_view directory, uint32_t flags,
   header->argv_bytes = uint32_t(argv_bytes);
   committed_ = kHeaderSize;
   header->committed = committed_;
+  if (!Publish()) return false;
   header_ = header;
   return true;
 }
@@ -233,13 +244,11 @@ bool HitFileWriter::SwitchToForkedChild() {
     ok = ok && mmap(base_, mapped_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) !=
                    MAP_FAILED;
     close(fd);
-    if (!ok) unlink(path_);
+    if (!ok) unlink(unpublished_path_);
   }
   if (!ok) {
-    // Whatever happens, the child must never write into its parent's file: give it private
-    // memory to write into and record nothing more.
-    mmap(base_, mapped_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
-    header_ = nullptr;
+    // Whatever happens, the child must never write into its parent's file.
+    RecordNothingMore();
     return false;
   }
   for (uint64_t at = kHeaderSize; at < committed_;) {
@@ -262,7 +271,18 @@ bool HitFileWriter::SwitchToForkedChild() {
   header_->flags = (header_->flags | kFlagForkedChild) & ~uint32_t(kFlagLostData);
   header_->fork_depth += 1;
   header_->parent_hit_pid = parent_pid;
+  if (!Publish()) {
+    RecordNothingMore();
+    return false;
+  }
   return true;
+}
+
+void HitFileWriter::RecordNothingMore() {
+  // Private memory at the same addresses: every pointer handed out stays valid, and what is
+  // written there goes nowhere.
+  mmap(base_, mapped_bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+  header_ = nullptr;
 }
 
 }  // namespace pycov::hitfile

@@ -48,15 +48,22 @@ class HitFileWriter {
   void* Reserve(uint32_t record_bytes);
   void Commit(uint32_t record_bytes);
   bool Grow(uint64_t needed_bytes);
+  // A new file is created under a name that readers skip (path_ + kUnpublishedSuffix) and
+  // renamed to path_ by Publish() once its header is whole: a process killed in between
+  // leaves no hit file for the combiner to take for a corrupt one.
   bool CreateFile(int* fd_out);
+  bool Publish();
+  static constexpr char kUnpublishedSuffix[] = ".new";
   bool GrowArcTable();
   void MarkLost();  // flags the header: some hits could not be recorded
+  void RecordNothingMore();  // after a failed fork switch: the file is not written any more
 
   static constexpr size_t kReservedAddressSpace = size_t(4) << 30;
   static constexpr uint64_t kGrowthStep = 64 * 1024;
 
   char directory_[1024] = {};
   char path_[1152] = {};
+  char unpublished_path_[1152 + sizeof(kUnpublishedSuffix)] = {};
   uint8_t* base_ = nullptr;  // start of the reserved address range; never moves
   Header* header_ = nullptr;
   uint64_t mapped_bytes_ = 0;

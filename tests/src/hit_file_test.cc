@@ -27,6 +27,35 @@ std::vector<std::string> HitFilesIn(const std::string& dir) {
 
 void SetLine(uint8_t* bits, int line) { bits[line >> 3] |= uint8_t(1u << (line & 7)); }
 
+std::vector<std::string> EntriesIn(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) names.push_back(entry.path().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// A hit file gets its name once its header is whole (a process killed while creating it
+// leaves only a file that readers skip): after Open, and after a forked child's switch, the
+// directory holds the named files and nothing else.
+TEST(HitFile, AppearsUnderItsNameOnlyOnceItsHeaderIsWhole) {
+  TestDir dir;
+  HitFileWriter writer;
+  ASSERT_TRUE(writer.Open(dir.path(), 0, ""));
+  EXPECT_EQ(EntriesIn(dir.path()), std::vector<std::string>{writer.path()});
+  auto hits = ReadHitFile(writer.path());
+  ASSERT_TRUE(hits.ok()) << hits.error().message;
+  EXPECT_EQ(hits->pid, getpid());
+
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) _exit(writer.SwitchToForkedChild() ? 0 : 2);
+  int status = 0;
+  waitpid(child, &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(EntriesIn(dir.path()), HitFilesIn(dir.path()));
+  EXPECT_EQ(HitFilesIn(dir.path()).size(), 2u);
+}
+
 TEST(HitFile, RecordsFilesLinesAndArcs) {
   TestDir dir;
   HitFileWriter writer;

@@ -87,36 +87,34 @@ bool HitFileWriter::Open(std::string_view directory, uint32_t flags,
   if (reserved == MAP_FAILED) return false;
   base_ = static_cast<uint8_t*>(reserved);
 
+  Header header{};
+  std::memcpy(header.magic, kMagic, sizeof(kMagic));
+  header.version = kFormatVersion;
+  header.header_size = kHeaderSize;
+  header.committed = kHeaderSize;
+  header.pid = getpid();
+  header.ppid = getppid();
+  header.start_unix_ns = NowUnixNs();
+  header.flags = flags;
+  const size_t argv_bytes = std::min<size_t>(argv_nul_separated.size(), kMaxArgvBytes);
+  std::memcpy(header.argv, argv_nul_separated.data(), argv_bytes);
+  header.argv_bytes = uint32_t(argv_bytes);
+
   int fd = -1;
   if (!CreateFile(&fd)) return false;
   const uint64_t initial = kGrowthStep;
-  bool mapped = ReserveBlocks(fd, 0, initial) &&
-                mmap(base_, initial, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) !=
-                    MAP_FAILED;
-  int saved_errno = errno;
+  const bool written = ReserveBlocks(fd, 0, initial) && WriteAll(fd, &header, sizeof(header), 0);
+  if (!written) unlink(unpublished_path_);
+  const bool mapped = written && MapPublished(fd, initial);
+  const int saved_errno = errno;
   close(fd);
   if (!mapped) {
-    unlink(unpublished_path_);
     errno = saved_errno;
     return false;
   }
   mapped_bytes_ = initial;
-
-  auto* header = reinterpret_cast<Header*>(base_);
-  std::memcpy(header->magic, kMagic, sizeof(kMagic));
-  header->version = kFormatVersion;
-  header->header_size = kHeaderSize;
-  header->pid = getpid();
-  header->ppid = getppid();
-  header->start_unix_ns = NowUnixNs();
-  header->flags = flags;
-  size_t argv_bytes = std::min<size_t>(argv_nul_separated.size(), kMaxArgvBytes);
-  std::memcpy(header->argv, argv_nul_separated.data(), argv_bytes);
-  header->argv_bytes = uint32_t(argv_bytes);
   committed_ = kHeaderSize;
-  header->committed = committed_;
-  if (!Publish()) return false;
-  header_ = header;
+  header_ = reinterpret_cast<Header*>(base_);
   return true;
 }
 
@@ -235,47 +233,58 @@ bool HitFileWriter::HasArc(uint32_t file_index, int32_t from, int32_t to) const 
 
 bool HitFileWriter::SwitchToForkedChild() {
   if (header_ == nullptr) return false;
-  const int32_t parent_pid = header_->pid;
+  // The child's file is written whole before it gets its name and replaces the mapping of
+  // the parent's: what was committed at the fork (the parent goes on committing meanwhile,
+  // and its header can count bytes this copy does not have), with every hit cleared. The
+  // file starts as zeros (fallocate), so a record of hits needs only its header written.
+  Header header;
+  std::memcpy(&header, header_, sizeof(header));
+  const int32_t parent_pid = header.pid;
+  header.committed = committed_;
+  header.pid = getpid();
+  header.ppid = getppid();
+  header.start_unix_ns = NowUnixNs();
+  header.flags = (header.flags | kFlagForkedChild) & ~uint32_t(kFlagLostData);
+  header.fork_depth += 1;
+  header.parent_hit_pid = parent_pid;
+
   int fd = -1;
   bool ok = CreateFile(&fd);
   if (ok) {
-    ok = ReserveBlocks(fd, 0, mapped_bytes_) && pwrite(fd, base_, committed_, 0) == ssize_t(committed_);
-    // Replaces every mapping of the parent's file at the same addresses in one call.
-    ok = ok && mmap(base_, mapped_bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) !=
-                   MAP_FAILED;
+    bool written = ReserveBlocks(fd, 0, mapped_bytes_) && WriteAll(fd, &header, sizeof(header), 0);
+    for (uint64_t at = kHeaderSize; written && at < committed_;) {
+      const auto* record = reinterpret_cast<const RecordHeader*>(base_ + at);
+      const size_t kept = record->type == RecordType::kLines  ? sizeof(LinesRecord)
+                          : record->type == RecordType::kArcs ? sizeof(ArcsRecord)
+                                                              : record->size;
+      written = WriteAll(fd, record, kept, at);
+      at += record->size;
+    }
+    if (!written) unlink(unpublished_path_);
+    // One call replaces every mapping of the parent's file at the same addresses.
+    ok = written && MapPublished(fd, mapped_bytes_);
     close(fd);
-    if (!ok) unlink(unpublished_path_);
   }
   if (!ok) {
     // Whatever happens, the child must never write into its parent's file.
     RecordNothingMore();
     return false;
   }
-  for (uint64_t at = kHeaderSize; at < committed_;) {
-    auto* record = reinterpret_cast<RecordHeader*>(base_ + at);
-    if (record->type == RecordType::kLines) {
-      std::memset(reinterpret_cast<LinesRecord*>(record) + 1, 0, record->size - sizeof(LinesRecord));
-    } else if (record->type == RecordType::kArcs) {
-      std::memset(reinterpret_cast<ArcsRecord*>(record) + 1, 0, record->size - sizeof(ArcsRecord));
-    }
-    at += record->size;
-  }
   arc_count_ = 0;
-  // The parent goes on running while its child gets here, and may have committed records of
-  // its own since the fork: the header copied from its file can count bytes this copy does
-  // not have. The child's file holds what was committed when it forked.
-  header_->committed = committed_;
-  header_->pid = getpid();
-  header_->ppid = getppid();
-  header_->start_unix_ns = NowUnixNs();
-  header_->flags = (header_->flags | kFlagForkedChild) & ~uint32_t(kFlagLostData);
-  header_->fork_depth += 1;
-  header_->parent_hit_pid = parent_pid;
-  if (!Publish()) {
-    RecordNothingMore();
-    return false;
-  }
   return true;
+}
+
+bool HitFileWriter::WriteAll(int fd, const void* data, size_t size, uint64_t offset) {
+  return pwrite(fd, data, size, off_t(offset)) == ssize_t(size);
+}
+
+bool HitFileWriter::MapPublished(int fd, uint64_t bytes) {
+  if (!Publish()) return false;
+  if (mmap(base_, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0) != MAP_FAILED) return true;
+  const int saved_errno = errno;
+  unlink(path_);
+  errno = saved_errno;
+  return false;
 }
 
 void HitFileWriter::RecordNothingMore() {

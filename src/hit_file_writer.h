@@ -48,11 +48,15 @@ class HitFileWriter {
   void* Reserve(uint32_t record_bytes);
   void Commit(uint32_t record_bytes);
   bool Grow(uint64_t needed_bytes);
-  // A new file is created under a name that readers skip (path_ + kUnpublishedSuffix) and
-  // renamed to path_ by Publish() once its header is whole: a process killed in between
-  // leaves no hit file for the combiner to take for a corrupt one.
+  // A new file is created under a name that readers skip (path_ + kUnpublishedSuffix),
+  // written whole with pwrite, then renamed to path_ and mapped (MapPublished): a process
+  // killed before that leaves no hit file for the combiner to take for a corrupt one. Mapped
+  // only under its final name: valgrind, which names each mapping by its file's path, aborts
+  // when a file mapped under one name is mapped again next to it under another.
   bool CreateFile(int* fd_out);
   bool Publish();
+  bool MapPublished(int fd, uint64_t bytes);
+  static bool WriteAll(int fd, const void* data, size_t size, uint64_t offset);
   static constexpr char kUnpublishedSuffix[] = ".new";
   bool GrowArcTable();
   void MarkLost();  // flags the header: some hits could not be recorded

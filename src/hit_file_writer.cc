@@ -46,6 +46,10 @@ bool ArcLinesFit(int32_t from, int32_t to) {
   return from <= kMaxArcLine && to <= kMaxArcLine && from >= -kMaxArcLine && to >= -kMaxArcLine;
 }
 
+bool WriteAll(int fd, const void* data, size_t size, uint64_t offset) {
+  return pwrite(fd, data, size, off_t(offset)) == ssize_t(size);
+}
+
 }  // namespace
 
 HitFileWriter::~HitFileWriter() {
@@ -254,6 +258,10 @@ bool HitFileWriter::SwitchToForkedChild() {
     bool written = ReserveBlocks(fd, 0, mapped_bytes_) && WriteAll(fd, &header, sizeof(header), 0);
     for (uint64_t at = kHeaderSize; written && at < committed_;) {
       const auto* record = reinterpret_cast<const RecordHeader*>(base_ + at);
+      if (record->size < sizeof(RecordHeader) || at + record->size > committed_) {
+        written = false;  // not a record this writer committed
+        break;
+      }
       const size_t kept = record->type == RecordType::kLines  ? sizeof(LinesRecord)
                           : record->type == RecordType::kArcs ? sizeof(ArcsRecord)
                                                               : record->size;
@@ -272,10 +280,6 @@ bool HitFileWriter::SwitchToForkedChild() {
   }
   arc_count_ = 0;
   return true;
-}
-
-bool HitFileWriter::WriteAll(int fd, const void* data, size_t size, uint64_t offset) {
-  return pwrite(fd, data, size, off_t(offset)) == ssize_t(size);
 }
 
 bool HitFileWriter::MapPublished(int fd, uint64_t bytes) {

@@ -56,7 +56,6 @@ class HitFileWriter {
   bool CreateFile(int* fd_out);
   bool Publish();
   bool MapPublished(int fd, uint64_t bytes);
-  static bool WriteAll(int fd, const void* data, size_t size, uint64_t offset);
   static constexpr char kUnpublishedSuffix[] = ".new";
   bool GrowArcTable();
   void MarkLost();  // flags the header: some hits could not be recorded

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "process_tree.h"
+#include "run_ending.h"
 #include "tracee_memory.h"
 
 namespace pycov::sandbox {
@@ -268,7 +269,7 @@ class ExecMonitor {
         exec_hook_(exec_hook),
         exec_interest_(exec_interest),
         log_(log),
-        forwarded_signal_(forwarded_signal) {}
+        ending_(policy, forwarded_signal, log, result_) {}
   ~ExecMonitor() {
     if (listener_ >= 0) close(listener_);
   }
@@ -288,21 +289,18 @@ class ExecMonitor {
   void Continue(uint64_t id);
   void LogExec(pid_t pid, ExecRecord record);  // under the pid the new program has
   bool ReapChildren();  // false once nothing is left to wait for
-  void KillTree(const char* reason);
 
   int listener_;
   const Policy& policy_;
   const ExecHook& exec_hook_;
   const ExecInterest& exec_interest_;
   ObservationLogWriter& log_;
-  volatile sig_atomic_t& forwarded_signal_;
   std::map<pid_t, PendingRestart> restarts_;  // by the tid that called exec
   std::set<pid_t> logged_processes_;
   BinaryCache binaries_;
   pid_t main_pid_ = 0;
-  bool main_ended_ = false;
-  double grace_deadline_ = 0;
   RunResult result_;
+  RunEnding ending_;
 };
 
 void ExecMonitor::Continue(uint64_t id) {
@@ -420,8 +418,7 @@ bool ExecMonitor::ReapChildren() {
     if (pid > 0) {
       log_.Exited(pid, status);  // the program, and orphans re-parented here
       if (pid == main_pid_) {
-        main_ended_ = true;
-        grace_deadline_ = MonotonicSeconds() + policy_.orphan_grace_seconds;
+        ending_.ProgramEnded();
         if (WIFSIGNALED(status)) result_.signal = WTERMSIG(status);
         else result_.exit_code = WEXITSTATUS(status);
       }
@@ -430,14 +427,6 @@ bool ExecMonitor::ReapChildren() {
     if (pid < 0 && errno == EINTR) continue;
     // ECHILD: orphans come to this subreaper, so no child left means no descendant left.
     return !(pid < 0 && errno == ECHILD);
-  }
-}
-
-void ExecMonitor::KillTree(const char* reason) {
-  for (pid_t pid : DescendantsOfSelf()) {
-    if (std::string(reason) == "orphan-grace") ++result_.survivors_killed;
-    log_.Killed(pid, reason);
-    kill(pid, SIGKILL);
   }
 }
 
@@ -450,28 +439,12 @@ RunResult ExecMonitor::Run(pid_t main_pid) {
   result_.processes = 1;
   ChildSignals child_signals;
 
-  const double timeout_deadline = policy_.timeout_seconds > 0 ? MonotonicSeconds() + policy_.timeout_seconds : 0;
-  bool grace_over = false;
+  ending_.ProgramStarted(main_pid);
   constexpr int kTickMilliseconds = 100;  // deadlines and forwarded signals are acted on within one
   while (true) {
     if (!ReapChildren()) break;
-    const double now = MonotonicSeconds();
-    if (timeout_deadline > 0 && !result_.timed_out && now >= timeout_deadline) {
-      result_.timed_out = true;
-      log_.Note("the run reached its timeout of " + std::to_string(policy_.timeout_seconds) + " s");
-      KillTree("timeout");
-    }
-    if (main_ended_ && !grace_over && now >= grace_deadline_) {
-      grace_over = true;
-      KillTree("orphan-grace");
-    }
-    if (int signal = forwarded_signal_; signal != 0) {
-      forwarded_signal_ = 0;
-      // Passed on to the program; once it has ended, to what it left behind.
-      if (!main_ended_) kill(main_pid_, signal);
-      else
-        for (pid_t pid : DescendantsOfSelf()) kill(pid, signal);
-    }
+    // Every process of the run is a descendant of this subreaper.
+    ending_.Check(DescendantsOfSelf, DescendantsOfSelf);
     pollfd watched[2] = {{listener_, POLLIN, 0}, {child_signals.fd(), POLLIN, 0}};
     if (poll(watched, 2, kTickMilliseconds) <= 0) continue;  // a tick, or EINTR
     if (watched[0].revents & POLLIN) HandleNotification();

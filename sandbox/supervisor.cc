@@ -40,6 +40,7 @@
 #include "exec_monitor.h"
 #include "observation_log_writer.h"
 #include "process_tree.h"
+#include "run_ending.h"
 #include "syscall_filter.h"
 #include "tracee_memory.h"
 
@@ -177,52 +178,48 @@ class ChildSubreaper {
   int saved_ = 0;
 };
 
-class Pipe {
+// Two descriptors owned together, closed when the pair goes; either end may close early.
+class DescriptorPair {
+ public:
+  DescriptorPair() = default;
+  DescriptorPair(const DescriptorPair&) = delete;
+  DescriptorPair& operator=(const DescriptorPair&) = delete;
+  ~DescriptorPair() {
+    CloseEnd(0);
+    CloseEnd(1);
+  }
+
+ protected:
+  void CloseEnd(int end) {
+    if (fds_[end] >= 0) close(fds_[end]);
+    fds_[end] = -1;
+  }
+  int fds_[2] = {-1, -1};
+};
+
+class Pipe : public DescriptorPair {
  public:
   Pipe() {
     if (pipe2(fds_, O_CLOEXEC) != 0) fds_[0] = fds_[1] = -1;
   }
-  ~Pipe() {
-    CloseRead();
-    CloseWrite();
-  }
   bool ok() const { return fds_[0] >= 0; }
   int read_fd() const { return fds_[0]; }
   int write_fd() const { return fds_[1]; }
-  void CloseRead() {
-    if (fds_[0] >= 0) close(fds_[0]);
-    fds_[0] = -1;
-  }
-  void CloseWrite() {
-    if (fds_[1] >= 0) close(fds_[1]);
-    fds_[1] = -1;
-  }
-
- private:
-  int fds_[2] = {-1, -1};
+  void CloseRead() { CloseEnd(0); }
+  void CloseWrite() { CloseEnd(1); }
 };
 
 // A connected pair of Unix sockets: one end for the program's child, one for the supervisor.
-class SocketPair {
+class SocketPair : public DescriptorPair {
  public:
-  SocketPair() = default;
-  SocketPair(const SocketPair&) = delete;
-  ~SocketPair() { Close(); }
   bool Open() { return socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds_) == 0; }
   int supervisor_end() const { return fds_[0]; }
   int child_end() const { return fds_[1]; }
-  void CloseChildEnd() {
-    if (fds_[1] >= 0) close(fds_[1]);
-    fds_[1] = -1;
-  }
+  void CloseChildEnd() { CloseEnd(1); }
   void Close() {
-    CloseChildEnd();
-    if (fds_[0] >= 0) close(fds_[0]);
-    fds_[0] = -1;
+    CloseEnd(1);
+    CloseEnd(0);
   }
-
- private:
-  int fds_[2] = {-1, -1};
 };
 
 // What the program's child reports through the CLOEXEC error pipe when it fails before exec.
@@ -467,7 +464,7 @@ bool IsLoopbackOrLocal(const sockaddr_storage& address, socklen_t length) {
 class Monitor {
  public:
   Monitor(const Policy& policy, const ExecHook& exec_hook, ObservationLogWriter& log)
-      : policy_(policy), exec_hook_(exec_hook), log_(log) {}
+      : policy_(policy), exec_hook_(exec_hook), log_(log), ending_(policy, g_forward_signal, log, result_) {}
 
   /// Follows the tree until every task has been reaped.
   RunResult Run(pid_t main_pid);
@@ -482,7 +479,6 @@ class Monitor {
   void Deny(pid_t tid, int error);
   void Violation(pid_t tid, const std::string& what, const std::string& syscall, const std::string& action,
                  const std::string& detail = "");
-  void KillTree(const char* reason);
   void Resume(pid_t tid, int signal = 0);
   pid_t TgidFor(pid_t tid);
 
@@ -493,8 +489,8 @@ class Monitor {
   // Tasks that ended before their parent's fork, vfork or clone event announced them.
   std::set<pid_t> ended_unannounced_;
   pid_t main_pid_ = 0;
-  bool main_ended_ = false;
   RunResult result_;
+  RunEnding ending_;
 };
 
 void Monitor::Resume(pid_t tid, int signal) {
@@ -531,32 +527,21 @@ RunResult Monitor::Run(pid_t main_pid) {
   log_.Spawn(main_pid, main_pid, 0, TaskKind::kProcess, "start");
   result_.processes = 1;
 
-  const double started = MonotonicSeconds();
-  const double timeout_deadline = policy_.timeout_seconds > 0 ? started + policy_.timeout_seconds : 0;
-  double grace_deadline = 0;
-  bool grace_over = false;
+  ending_.ProgramStarted(main_pid);
   while (true) {
-    const double now = MonotonicSeconds();
-    if (timeout_deadline > 0 && !result_.timed_out && now >= timeout_deadline) {
-      result_.timed_out = true;
-      log_.Note("the run reached its timeout of " + std::to_string(policy_.timeout_seconds) + " s");
-      KillTree("timeout");
-    }
-    if (main_ended_ && !grace_over && now >= grace_deadline) {
-      grace_over = true;
-      KillTree("orphan-grace");
-    }
-    if (int signal = g_forward_signal; signal != 0) {
-      g_forward_signal = 0;
-      // Passed on to the program; once it has ended, to what it left behind.
-      if (!main_ended_) {
-        kill(main_pid_, signal);
-      } else {
-        std::set<pid_t> processes;
-        for (const auto& [task_tid, task] : tasks_) processes.insert(task.tgid != 0 ? task.tgid : task_tid);
-        for (pid_t process : processes) kill(process, signal);
-      }
-    }
+    ending_.Check(
+        [this] {
+          std::set<pid_t> processes;
+          for (const auto& [tid, task] : tasks_) processes.insert(TgidFor(tid));
+          // Anything re-parented to the supervisor that it does not trace goes too.
+          for (pid_t child : ChildrenOfSelf()) processes.insert(child);
+          return processes;
+        },
+        [this] {
+          std::set<pid_t> processes;
+          for (const auto& [task_tid, task] : tasks_) processes.insert(task.tgid != 0 ? task.tgid : task_tid);
+          return processes;
+        });
 
     int status = 0;
     pid_t tid = waitpid(-1, &status, __WALL);
@@ -565,7 +550,6 @@ RunResult Monitor::Run(pid_t main_pid) {
         HandleStop(tid, status);
       } else if (WIFEXITED(status) || WIFSIGNALED(status)) {
         HandleEnd(tid, status);
-        if (tid == main_pid_) grace_deadline = MonotonicSeconds() + policy_.orphan_grace_seconds;
       }
       continue;
     }
@@ -573,18 +557,6 @@ RunResult Monitor::Run(pid_t main_pid) {
     break;                         // ECHILD: every task has been reaped
   }
   return result_;
-}
-
-void Monitor::KillTree(const char* reason) {
-  std::set<pid_t> processes;
-  for (const auto& [tid, task] : tasks_) processes.insert(TgidFor(tid));
-  // Anything re-parented to the supervisor that it does not trace goes too.
-  for (pid_t child : ChildrenOfSelf()) processes.insert(child);
-  for (pid_t process : processes) {
-    if (std::string(reason) == "orphan-grace") ++result_.survivors_killed;
-    log_.Killed(process, reason);
-    kill(process, SIGKILL);
-  }
 }
 
 void Monitor::HandleEnd(pid_t tid, int status) {
@@ -596,7 +568,7 @@ void Monitor::HandleEnd(pid_t tid, int status) {
   tasks_.erase(tid);
   log_.Exited(tid, status);
   if (tid == main_pid_) {
-    main_ended_ = true;
+    ending_.ProgramEnded();
     if (WIFSIGNALED(status)) result_.signal = WTERMSIG(status);
     else result_.exit_code = WEXITSTATUS(status);
   }

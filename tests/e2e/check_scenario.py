@@ -7,7 +7,10 @@ and under Debian's coverage.py (the reference). It checks that:
     same statement and miss counts as `pycov report`;
   - with --expect equal: pycov's executed lines (and arcs with --branch) equal coverage.py's;
   - with --expect superset: pycov has every line coverage.py has, every line marked
-    "# pycov: runs", and nothing else.
+    "# pycov: runs", and nothing else; with --branch, every arc marked "# pycov: arc from N"
+    (from line N to the marked one), and no arc between two lines that the code cannot take
+    (none that coverage.py's analysis does not predict, unless coverage.py recorded it too or
+    it is marked; an exit may come from any line, by an exception).
 """
 import argparse
 import os
@@ -17,9 +20,11 @@ import subprocess
 import sys
 import tempfile
 
+import coverage
 from coverage import CoverageData
 
 MARK = "# pycov: runs"
+ARC_MARK = re.compile(r"# pycov: arc from (-?\d+(?:\s*,\s*-?\d+)*)")
 
 
 def run(argv, cwd, env=None):
@@ -35,6 +40,23 @@ def read_data(path):
 def marked_lines(path):
     with open(path, encoding="utf-8") as source:
         return {n for n, text in enumerate(source, 1) if MARK in text}
+
+
+def marked_arcs(path):
+    arcs = set()
+    with open(path, encoding="utf-8") as source:
+        for n, text in enumerate(source, 1):
+            match = ARC_MARK.search(text)
+            if match:
+                arcs |= {(int(start), n) for start in match.group(1).split(",")}
+    return arcs
+
+
+def unpredicted_arcs(data_file, path):
+    """The arcs recorded in `data_file` for `path` that coverage.py's analysis does not predict."""
+    cov = coverage.Coverage(data_file=data_file)
+    cov.load()
+    return set(cov._analyze(path).arcs_unpredicted())
 
 
 def line_count(path):
@@ -135,6 +157,14 @@ def main():
                 if got - want - marks:
                     failures.append(f"{name}: lines measured that neither ran under coverage.py nor are "
                                     f"marked: {sorted(got - want - marks)}")
+                if args.branch and os.path.exists(path):
+                    got_arcs = set(ours.arcs(path) or ())
+                    if marked_arcs(path) - got_arcs:
+                        failures.append(f"{name}: marked arcs not measured: {sorted(marked_arcs(path) - got_arcs)}")
+                    impossible = {(start, end) for start, end in unpredicted_arcs(os.path.join(work, "pycov.cov"), path)
+                                  if end > 0} - set(ref.arcs(path) or ()) - marked_arcs(path)
+                    if impossible:
+                        failures.append(f"{name}: arcs the code cannot take: {sorted(impossible)}")
 
         if ours.measured_files():
             cov_report = run([args.python, "-m", "coverage", "report", "--data-file", "pycov.cov"], work, env)

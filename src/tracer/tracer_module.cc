@@ -53,7 +53,6 @@
 
 #include "run_config.h"
 #include "hit_file_writer.h"
-#include "python_runtime.h"
 #include "tracer/possible_arcs.h"
 
 namespace {
@@ -117,25 +116,20 @@ uint64_t g_new_records = 0;
 // Bumped in a forked child, whose hit file starts empty: no code object is complete there.
 uint64_t g_fork_generation = 0;
 
-// The frame entries of a greenlet switched away from, kept until a switch resumes it: each
-// greenlet has its own frames, and a frame a switch resumes goes on from the line it switched
-// at (with --branch the arc from that line is recorded) with the kind it had.
-struct SuspendedGreenlet {
-  // A weak reference: a greenlet may be freed without being resumed (its thread gone), and a
-  // new one take its address.
-  pycov::PyRef greenlet_ref;
-  std::vector<FrameEntry> entries;
-};
-// Keyed by the greenlet's address: each greenlet once suspended with frames followed, until a
-// sweep finds it gone.
-using SuspendedGreenlets = std::unordered_map<PyObject*, SuspendedGreenlet>;
+// The frame entries of each greenlet switched away from while it had frames followed, keyed by
+// its address: each greenlet has its own frames, and a frame a switch resumes goes on from the
+// line it switched at (with --branch the arc from that line is recorded) with the kind it had.
+// A greenlet keeps its place while it runs, so that switches among greenlets seen before
+// allocate nothing (the vectors trade places); it is forgotten at its last switch, the one
+// that leaves it dead. pycov holds no reference, weak or strong, to it: the program can count
+// them.
+using SuspendedGreenlets = std::unordered_map<PyObject*, std::vector<FrameEntry>>;
 
 // Per-thread tracer state; the thread state's c_traceobj.
 struct ThreadTracer {
   PyObject_HEAD
   std::vector<FrameEntry>* stack;  // the running greenlet's, while switches are followed
   SuspendedGreenlets* suspended_greenlets;
-  size_t suspended_greenlets_swept_at;  // size of suspended_greenlets after its last sweep
   uint32_t kind;  // how the thread was started (a ThreadKind; never kGreenlet)
   Py_tracefunc chained_func;  // the program's own trace function, if any
   PyObject* chained_obj;
@@ -173,6 +167,7 @@ struct ProcessTracer {
   // greenlet's C API (greenlet 2 and later): which greenlet runs, without a Python call.
   PyObject* (*greenlet_get_current)() = nullptr;
   int (*greenlet_is_main)(PyObject*) = nullptr;
+  int (*greenlet_is_active)(PyObject*) = nullptr;  // started and not dead
   PyObject* greenlet_settrace = nullptr;  // greenlet's own settrace and gettrace, where the C
   PyObject* greenlet_gettrace = nullptr;  // API was found (the module then has pycov's)
   unsigned long main_thread = 0;            // PyThread_get_thread_ident() of the main thread
@@ -571,7 +566,8 @@ inline PyCodeObject* CodeOf(PyFrameObject* frame) { return frame->f_frame->f_cod
 bool WrapGreenletTraceFunctions(PyObject* greenlet);
 
 // greenlet's C API, from its capsule, where greenlet has it all: PyGreenlet_GetCurrent, and
-// PyGreenlet_MAIN, which greenlet 2.0 added (slots 4 and 8 of greenlet.h's _PyGreenlet_API).
+// PyGreenlet_MAIN and PyGreenlet_ACTIVE, which greenlet 2.0 added (slots 4, 8 and 10 of
+// greenlet.h's _PyGreenlet_API).
 // Looked for once greenlet's module is whole (the import event comes before it runs).
 void FindGreenletApi(PyObject* greenlet, PyObject* settrace) {
   PyObject* version = PyObject_GetAttrString(greenlet, "__version__");
@@ -594,6 +590,7 @@ void FindGreenletApi(PyObject* greenlet, PyObject* settrace) {
   }
   g->greenlet_get_current = reinterpret_cast<PyObject* (*)()>(api[4]);
   g->greenlet_is_main = reinterpret_cast<int (*)(PyObject*)>(api[8]);
+  g->greenlet_is_active = reinterpret_cast<int (*)(PyObject*)>(api[10]);
 }
 
 // Looks greenlet up once its module is whole (the import event comes before it runs):
@@ -857,7 +854,6 @@ ThreadTracer* ThreadTracerForThisThread(_PyInterpreterFrame* first_frame) {
   tt->stack = new std::vector<FrameEntry>();
   tt->stack->reserve(256);
   tt->suspended_greenlets = new SuspendedGreenlets();
-  tt->suspended_greenlets_swept_at = 0;
   tt->kind = KindOfThisThread(first_frame);
   tt->chained_func = nullptr;
   tt->chained_obj = nullptr;
@@ -1217,45 +1213,20 @@ void PauseInResumedFrame(PyThreadState* tstate, ThreadTracer* tt) {
   tstate->c_tracefunc = nullptr;  // c_traceobj stays: the hook resumes with it
 }
 
-// Forgets the greenlets that are gone, once their number has doubled since the last sweep.
-void SweepSuspendedGreenlets(ThreadTracer* tt) {
-  SuspendedGreenlets& suspended = *tt->suspended_greenlets;
-  if (suspended.size() < 2 * tt->suspended_greenlets_swept_at + 64) return;
-  for (auto it = suspended.begin(); it != suspended.end();) {
-    const pycov::PyRef& ref = it->second.greenlet_ref;  // null only in a place just made
-    if (ref && PyWeakref_GET_OBJECT(ref.get()) != it->first) it = suspended.erase(it);
-    else ++it;
-  }
-  tt->suspended_greenlets_swept_at = suspended.size();
-}
-
 // Keeps the frame entries of the greenlet switched away from, and brings back those of the one
-// resumed. A greenlet never suspended while traced (one starting) begins with none. A greenlet
-// keeps its place while it runs, so that switches among greenlets seen before allocate
-// nothing: the vectors trade places.
+// resumed. A greenlet never suspended with frames followed (one starting) begins with none.
 void SwitchFrameStacks(ThreadTracer* tt, PyObject* origin, PyObject* target) {
   if (origin == target) return;
   SuspendedGreenlets& suspended = *tt->suspended_greenlets;
-  auto kept = suspended.find(origin);
-  if (kept == suspended.end() && !tt->stack->empty()) {
-    kept = suspended.try_emplace(origin).first;
-    SweepSuspendedGreenlets(tt);  // leaves `kept`: it has no reference yet
-  }
-  if (kept != suspended.end()) {
-    pycov::PyRef& ref = kept->second.greenlet_ref;
-    if (!ref || PyWeakref_GET_OBJECT(ref.get()) != origin) ref = pycov::PyRef(PyWeakref_NewRef(origin, nullptr));
-    if (ref) {
-      kept->second.entries.swap(*tt->stack);
-    } else {
-      PyErr_Clear();
-      suspended.erase(kept);  // no weak reference to it: its frames start afresh when resumed
-    }
+  if (!g->greenlet_is_active(origin)) {
+    suspended.erase(origin);  // it ended, or an error left it; another may take its address
+  } else if (auto kept = suspended.find(origin); kept != suspended.end()) {
+    kept->second.swap(*tt->stack);
+  } else if (!tt->stack->empty()) {
+    suspended.try_emplace(origin).first->second.swap(*tt->stack);
   }
   tt->stack->clear();
-  if (auto resumed = suspended.find(target); resumed != suspended.end()) {
-    if (PyWeakref_GET_OBJECT(resumed->second.greenlet_ref.get()) == target) tt->stack->swap(resumed->second.entries);
-    else suspended.erase(resumed);  // another greenlet at the address of one that is gone
-  }
+  if (auto resumed = suspended.find(target); resumed != suspended.end()) tt->stack->swap(resumed->second);
 }
 
 // greenlet's trace function: (event, (origin, target)), in the target, right after the switch.
@@ -1272,23 +1243,26 @@ PyObject* OnGreenletSwitch(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   if (tstate->cframe->current_frame != nullptr) tstate->cframe->use_tracing = CPythonTracingState(tstate);
   PyObject* target = nargs == 2 && PyTuple_Check(args[1]) && PyTuple_GET_SIZE(args[1]) == 2
                          ? PyTuple_GET_ITEM(args[1], 1) : nullptr;
-  if (target != nullptr && g->greenlet_is_main != nullptr) {
+  if (target != nullptr && g->greenlet_is_main != nullptr)
     tt->current_kind = g->greenlet_is_main(target) != 0 ? tt->kind : uint32_t(ThreadKind::kGreenlet);
-    KeepPendingException pending;
-    SwitchFrameStacks(tt, PyTuple_GET_ITEM(args[1], 0), target);
-  }
   if (tt->chained_greenlet_trace != nullptr) {
     PyObject* result = PyObject_Vectorcall(tt->chained_greenlet_trace, args, nargs, nullptr);
     if (result == nullptr) {
       // greenlet removes a trace function that raises (and the switch raises its error): the
-      // program's is gone, as unmeasured, and pycov's comes back at the next frame.
+      // program's is gone, as unmeasured, and pycov's comes back at the next frame. Switches
+      // until then are not seen: the frame stack stays one for the thread, as without
+      // following them.
       Py_CLEAR(tt->chained_greenlet_trace);
       tt->follows_greenlet_switches = false;
+      tt->suspended_greenlets->clear();
       return nullptr;
     }
     Py_DECREF(result);
   }
-  if (g->greenlet_is_main != nullptr) PauseInResumedFrame(tstate, tt);
+  if (g->greenlet_is_main != nullptr) {
+    if (target != nullptr) SwitchFrameStacks(tt, PyTuple_GET_ITEM(args[1], 0), target);
+    PauseInResumedFrame(tstate, tt);
+  }
   Py_RETURN_NONE;
 }
 

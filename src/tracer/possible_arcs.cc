@@ -300,4 +300,35 @@ std::optional<FrameArcs> PossibleArcs(const Bytecode& bytecode) {
   return result;
 }
 
+std::vector<QuietReturn> QuietReturns(const Bytecode& bytecode) {
+  const auto& lines = bytecode.unit_lines;
+  const size_t units = std::min(lines.size(), bytecode.code.size() / 2);
+  auto quiet = [&](size_t unit) {
+    switch (bytecode.code[2 * unit]) {
+      case NOP:
+      case EXTENDED_ARG:
+      case LOAD_FAST:
+      case LOAD_CONST: return true;
+      default: return false;
+    }
+  };
+  std::vector<QuietReturn> found;
+  std::vector<int32_t> not_quiet;  // lines with a run that is not
+  for (size_t start = 0; start < units;) {
+    const int32_t line = lines[start];
+    size_t end = start;  // the run: units [start, end] of one line
+    while (end + 1 < units && lines[end + 1] == line) ++end;
+    if (line > 0) {
+      bool is_quiet = bytecode.code[2 * end] == RETURN_VALUE;
+      for (size_t unit = start; unit < end && is_quiet; ++unit) is_quiet = quiet(unit);
+      if (is_quiet) found.push_back({uint32_t(end), line});
+      else not_quiet.push_back(line);
+    }
+    start = end + 1;
+  }
+  std::sort(not_quiet.begin(), not_quiet.end());
+  std::erase_if(found, [&](const QuietReturn& r) { return std::binary_search(not_quiet.begin(), not_quiet.end(), r.line); });
+  return found;
+}
+
 }  // namespace pycov::tracer

@@ -67,4 +67,18 @@ struct FrameArcs {
 /// something the analysis does not understand (the caller then keeps the code traced).
 std::optional<FrameArcs> PossibleArcs(const Bytecode& bytecode);
 
+/// A line whose instructions only load a local or a constant and return it, ending at the
+/// RETURN_VALUE at `unit`: nothing there can run other code (no call, no allocation, no check
+/// of the eval breaker, so no signal handler and no other thread either) before the frame
+/// returns. Such a line has run if and only if its frame returned from `unit`, and recording it
+/// when the frame returns is the same as recording it when it starts.
+struct QuietReturn {
+  uint32_t unit;
+  int32_t line;
+};
+
+/// The code's quiet returns (above), by unit. A line with several runs of instructions is one
+/// only when each run is.
+std::vector<QuietReturn> QuietReturns(const Bytecode& bytecode);
+
 }  // namespace pycov::tracer

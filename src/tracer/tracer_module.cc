@@ -99,6 +99,16 @@ struct CodeState {
   // Bit per ThreadKind: every line (and arc) a frame records before an exception event in it
   // is recorded, so its frames may start untraced. Implied by complete_kinds.
   uint32_t untraced_kinds = 0;
+  // Bit per ThreadKind: every line is recorded but quiet returns, so a frame of it that the hook
+  // will see leave may have the thread's tracing paused (no exception events then). Implied
+  // by complete_kinds.
+  uint32_t pausable_kinds = 0;
+  // With line coverage, the code's quiet returns (possible_arcs.h), and bit per ThreadKind: one
+  // of their lines is not recorded yet. A frame the hook started records it when it returns
+  // from there, so those lines need not be recorded for its frames to start untraced or be
+  // paused: a loop whose `return total` runs only at its end runs on the fast path.
+  std::vector<pycov::tracer::QuietReturn> quiet_returns;
+  uint32_t quiet_pending_kinds = 0;
   uint64_t fork_generation = 0;      // the kinds hold for this process only
   uint64_t checked_at[kThreadKinds] = {};  // g_new_records when last found incomplete
   PyCodeObject* code = nullptr;      // borrowed: the state lives in the code object's extras
@@ -450,8 +460,12 @@ inline bool HasKind(CodeState* state, uint32_t CodeState::*kinds, uint32_t kind)
 inline bool Complete(CodeState* state, uint32_t kind) { return HasKind(state, &CodeState::complete_kinds, kind); }
 
 // Whether a frame of the code may start untraced for `kind`: what it records before an
-// exception event in it is all recorded.
+// exception event in it is all recorded, but quiet returns.
 inline bool MayStartUntraced(CodeState* state, uint32_t kind) { return HasKind(state, &CodeState::untraced_kinds, kind); }
+
+// Whether the rest of a frame of the code, if the hook sees it leave, may run with the thread's
+// tracing paused for `kind`: every line is recorded but quiet returns.
+inline bool Pausable(CodeState* state, uint32_t kind) { return HasKind(state, &CodeState::pausable_kinds, kind); }
 
 // The code's possible arcs (possible_arcs.h), worked out the first time they are needed.
 bool WorkOutArcs(CodeState* state) {
@@ -459,7 +473,10 @@ bool WorkOutArcs(CodeState* state) {
     std::optional<pycov::tracer::FrameArcs> arcs;
     {
       KeepPendingException pending;  // may run in the frame hook, with an exception being thrown in
-      if (auto bytecode = pycov::tracer::ReadBytecode(state->code)) arcs = pycov::tracer::PossibleArcs(*bytecode);
+      if (auto bytecode = pycov::tracer::ReadBytecode(state->code)) {
+        arcs = pycov::tracer::PossibleArcs(*bytecode);
+        if (arcs && !g->branch) state->quiet_returns = pycov::tracer::QuietReturns(*bytecode);
+      }
     }
     state->arcs_known = arcs ? CodeState::Arcs::kKnown : CodeState::Arcs::kNotUnderstood;
     if (arcs) {
@@ -475,12 +492,33 @@ bool WorkOutArcs(CodeState* state) {
   return state->arcs_known == CodeState::Arcs::kKnown;
 }
 
+inline bool LineRecorded(const FileSlot* slot, uint32_t kind, int32_t line) {
+  return uint32_t(line) < slot->line_count[kind] && (slot->bits[kind][line >> 3] & (1u << (line & 7)));
+}
+
 bool AllLinesRecorded(const FileSlot* slot, uint32_t kind, const std::vector<int32_t>& lines) {
-  for (int32_t line : lines) {
-    if (line < 0) continue;
-    if (uint32_t(line) >= slot->line_count[kind] || !(slot->bits[kind][line >> 3] & (1u << (line & 7)))) return false;
-  }
+  for (int32_t line : lines)
+    if (line >= 0 && !LineRecorded(slot, kind, line)) return false;
   return true;
+}
+
+bool IsQuietReturnLine(const CodeState* state, int32_t line) {
+  for (const auto& quiet : state->quiet_returns)
+    if (quiet.line == line) return true;
+  return false;
+}
+
+// Whether `lines` are all recorded but those of quiet returns.
+bool AllLinesRecordedButQuiet(const CodeState* state, uint32_t kind, const std::vector<int32_t>& lines) {
+  for (int32_t line : lines)
+    if (line >= 0 && !LineRecorded(state->slot, kind, line) && !IsQuietReturnLine(state, line)) return false;
+  return true;
+}
+
+bool QuietReturnLinePending(const CodeState* state, uint32_t kind) {
+  for (const auto& quiet : state->quiet_returns)
+    if (!LineRecorded(state->slot, kind, quiet.line)) return true;
+  return false;
 }
 
 bool AllArcsRecorded(const FileSlot* slot, const std::vector<Arc>& arcs) {
@@ -492,7 +530,7 @@ bool AllArcsRecorded(const FileSlot* slot, const std::vector<Arc>& arcs) {
 void CheckRecorded(CodeState* state, uint32_t kind) {
   if (state->fork_generation != g_fork_generation) {
     state->fork_generation = g_fork_generation;
-    state->complete_kinds = state->untraced_kinds = 0;
+    state->complete_kinds = state->untraced_kinds = state->pausable_kinds = state->quiet_pending_kinds = 0;
     for (auto& at : state->checked_at) at = UINT64_MAX;
   }
   const uint32_t bit = 1u << kind;
@@ -506,11 +544,48 @@ void CheckRecorded(CodeState* state, uint32_t kind) {
   if (complete) {
     state->complete_kinds |= bit;
     state->untraced_kinds |= bit;
-  } else if (!(state->untraced_kinds & bit) && WorkOutArcs(state) &&
-             AllLinesRecorded(slot, kind, state->lines_without_exceptions) &&
-             (!g->branch || AllArcsRecorded(slot, state->arcs.without_exceptions))) {
+    state->pausable_kinds |= bit;
+    state->quiet_pending_kinds &= ~bit;
+    return;
+  }
+  if (!WorkOutArcs(state)) return;
+  if (QuietReturnLinePending(state, kind)) state->quiet_pending_kinds |= bit;
+  else state->quiet_pending_kinds &= ~bit;
+  if (!g->branch && !state->quiet_returns.empty() && AllLinesRecordedButQuiet(state, kind, state->lines))
+    state->pausable_kinds |= bit;
+  if (!(state->untraced_kinds & bit) && AllLinesRecordedButQuiet(state, kind, state->lines_without_exceptions) &&
+      (!g->branch || AllArcsRecorded(slot, state->arcs.without_exceptions))) {
     state->untraced_kinds |= bit;
   }
+}
+
+// A frame the hook started returned, and its code has a quiet return whose line is not recorded
+// yet for the thread's kind: if the frame returned from one, its line is recorded now. Not for
+// code run by a trace or profile function, which CPython does not trace either.
+[[gnu::noinline]] void RecordQuietReturn(PyThreadState* tstate, _PyInterpreterFrame* frame, CodeState* state) {
+  if (tstate->tracing != 0 || !Py_IS_TYPE(tstate->c_traceobj, &ThreadTracerType)) return;
+  const uint32_t kind = reinterpret_cast<ThreadTracer*>(tstate->c_traceobj)->current_kind;
+  if (state->fork_generation != g_fork_generation) CheckRecorded(state, kind);
+  const uint32_t bit = 1u << kind;
+  if (!(state->quiet_pending_kinds & bit)) return;
+  const _Py_CODEUNIT* first = _PyCode_CODE(frame->f_code);
+  const _Py_CODEUNIT* at = frame->prev_instr;
+  if (at < first || _Py_OPCODE(*at) != RETURN_VALUE) return;  // a yield, or a generator made
+  const uint32_t unit = uint32_t(at - first);
+  for (const auto& quiet : state->quiet_returns) {
+    if (quiet.unit == unit) {
+      MarkLine(state->slot, kind, quiet.line);
+      if (!QuietReturnLinePending(state, kind)) state->quiet_pending_kinds &= ~bit;
+      return;
+    }
+  }
+}
+
+// After a frame the hook started returned normally (a non-null result): a quiet return to
+// record? The check costs two comparisons where there is none.
+inline void AfterReturn(PyThreadState* tstate, _PyInterpreterFrame* frame, CodeState* state, PyObject* result) {
+  if (state != nullptr && state->quiet_pending_kinds != 0 && result != nullptr) [[unlikely]]
+    RecordQuietReturn(tstate, frame, state);
 }
 
 inline void MarkArc(FileSlot* slot, int32_t from, int32_t to) {
@@ -713,6 +788,13 @@ bool NothingLeftIn(PyCodeObject* code, uint32_t kind) {
   return extra != nullptr && Complete(static_cast<CodeState*>(extra), kind);
 }
 
+// Whether a frame of measured `code` that the hook will see leave has nothing to record for
+// `kind` that needs its line events: all is recorded but quiet returns.
+bool NothingLeftButQuietReturnsIn(PyCodeObject* code, uint32_t kind) {
+  void* extra = CodeExtra(code, g->code_state_index);
+  return extra != nullptr && Pausable(static_cast<CodeState*>(extra), kind);
+}
+
 // The rest of `frame` has nothing to record: when the hook will see the frame leave, pauses
 // tracing of the thread. With no trace function, CPython sets use_tracing to 0 when the
 // current event returns, and the frame runs on the fast path. What it calls passes the hook,
@@ -733,14 +815,14 @@ void OnLine(ThreadTracer* tt, PyFrameObject* frame) {
   if (!slot->measured) return;
   int32_t line = PyFrame_GetLineNumber(frame);
   if (MarkLine(slot, entry->kind, line) && !g->branch) {
-    if (NothingLeftIn(CodeOf(frame), entry->kind)) {
-      // That was the last missing line of this code object.
-      if (PauseTracingIn(tt, frame)) {
-        tt->stack->pop_back();  // no return event will come for it
-        return;
-      }
-      if (!g->greenlet_imported && tt->chained_func == nullptr) frame->f_trace_lines = 0;
+    // That may have been the last missing line of this code object, but quiet returns, which
+    // the hook records when the frame leaves.
+    if (NothingLeftButQuietReturnsIn(CodeOf(frame), entry->kind) && PauseTracingIn(tt, frame)) {
+      tt->stack->pop_back();  // no return event will come for it
+      return;
     }
+    if (!g->greenlet_imported && tt->chained_func == nullptr && NothingLeftIn(CodeOf(frame), entry->kind))
+      frame->f_trace_lines = 0;
   }
   if (g->branch) {
     MarkArc(slot, entry->last_line, line);
@@ -758,12 +840,22 @@ void OnLine(ThreadTracer* tt, PyFrameObject* frame) {
 // (unmeasured code; with line coverage, code whose lines are all recorded): then its tracing
 // is paused and it goes on at full speed. With --branch a measured frame stays traced: once
 // paused, an exception leaving it would give no return event to record its exit arc.
+// An untraced frame raised at a line of a quiet return (loading an unbound local): it has run,
+// and the frame will not return from there.
+void RecordQuietReturnRaisedAt(PyCodeObject* code, uint32_t kind, PyFrameObject* frame) {
+  auto* state = static_cast<CodeState*>(CodeExtra(code, g->code_state_index));
+  if (state == nullptr || state->quiet_returns.empty()) return;
+  const int line = PyFrame_GetLineNumber(frame);
+  if (IsQuietReturnLine(state, line)) MarkLine(state->slot, kind, line);
+}
+
 void OnException(ThreadTracer* tt, PyFrameObject* frame) {
   if (EntryFor(tt, frame, false) != nullptr) return;  // a traced frame: its events come as they are
   PyCodeObject* code = CodeOf(frame);
   FileSlot* slot = SlotForCode(code);
   const uint32_t kind = KindOfNewFrame(tt, frame);
-  const bool nothing_left = !slot->measured || (!g->branch && NothingLeftIn(code, kind));
+  if (slot->measured && !g->branch) RecordQuietReturnRaisedAt(code, kind, frame);
+  const bool nothing_left = !slot->measured || (!g->branch && NothingLeftButQuietReturnsIn(code, kind));
   if (nothing_left && PauseTracingIn(tt, frame)) return;
   int32_t last_line = kNoLine;
   if (slot->measured && g->branch) {
@@ -902,7 +994,7 @@ int Trace(PyObject* obj, PyFrameObject* frame, int what, PyObject* arg) {
 // function), and the code is unmeasured, or (no greenlets) all its lines (and arcs) are
 // recorded for this thread's kind. Code not seen yet is traced: its first call event looks
 // its file up.
-[[gnu::always_inline]] inline bool NothingToRecord(PyThreadState* tstate, PyCodeObject* code) {
+[[gnu::always_inline]] inline bool NothingToRecord(PyThreadState* tstate, PyCodeObject* code, CodeState** state_out) {
   if (tstate->c_tracefunc != Trace || tstate->c_profilefunc != nullptr || tstate->tracing != 0) return false;
   auto* tt = reinterpret_cast<ThreadTracer*>(tstate->c_traceobj);
   if (tt->chained_func != nullptr) return false;
@@ -913,6 +1005,7 @@ int Trace(PyObject* obj, PyFrameObject* frame, int what, PyObject* arg) {
   if (!static_cast<FileSlot*>(extra)->measured) return true;
   extra = CodeExtra(code, g->code_state_index);
   if (extra == nullptr) return false;
+  *state_out = static_cast<CodeState*>(extra);
   // A switch gives the greenlet it resumes the tracing state of the one it leaves: a frame of
   // measured code runs untraced only where pycov sets that state right after each switch.
   if (g->greenlet_imported && !tt->follows_greenlet_switches) return false;
@@ -1122,12 +1215,15 @@ bool WatchSubscriptMethods() {
     KeepPendingException pending;
     SlotForCode(frame->f_code);
   }
-  caller->use_tracing = NothingToRecord(tstate, frame->f_code) ? 0 : CPythonTracingState(tstate);
+  CodeState* state = nullptr;
+  caller->use_tracing = NothingToRecord(tstate, frame->f_code, &state) ? 0 : CPythonTracingState(tstate);
   _PyInterpreterFrame* outer_hooked = t_hooked_frame;
   t_hooked_frame = frame;
   PyObject* result = _PyEval_EvalFrameDefault(tstate, frame, throwflag);
   t_hooked_frame = outer_hooked;
+  if (state == nullptr) state = static_cast<CodeState*>(CodeExtra(frame->f_code, g->code_state_index));
   ResumeIfPausedIn(tstate, frame);
+  AfterReturn(tstate, frame, state, result);
   // The caller's own setting back, unless the frame changed who traces the thread (the
   // program set or removed a trace or profile function): then as CPython itself would set it.
   const bool unchanged =
@@ -1197,7 +1293,7 @@ void PauseInResumedFrame(PyThreadState* tstate, ThreadTracer* tt) {
   PyCodeObject* code = resumed->f_code;
   void* extra = CodeExtra(code, g->code_extra_index);
   if (extra == nullptr) return;  // code not looked up yet
-  if (static_cast<FileSlot*>(extra)->measured && (g->branch || !NothingLeftIn(code, tt->current_kind))) return;
+  if (static_cast<FileSlot*>(extra)->measured && (g->branch || !NothingLeftButQuietReturnsIn(code, tt->current_kind))) return;
   // Its entry, if it was traced before, goes: an exception in it is then taken as one in an
   // untraced frame (OnException), not as the next event of a traced one.
   if (PyFrameObject* frame = resumed->frame_obj; frame != nullptr) {
@@ -1342,7 +1438,11 @@ bool WrapGreenletTraceFunctions(PyObject* greenlet) {
 // paused, nothing chained), which keeps the hook's own cost per call small.
 PyObject* EvalFrame(PyThreadState* tstate, _PyInterpreterFrame* frame, int throwflag) {
   if (g->greenlet_imported) [[unlikely]] FollowGreenletSwitches(tstate);
-  if (!NothingToRecord(tstate, frame->f_code)) return EvalFrameGeneral(tstate, frame, throwflag);
+  CodeState* state = nullptr;
+  // Code with a quiet return to record takes the general path, which looks at the return: the
+  // short one keeps nothing across the call.
+  if (!NothingToRecord(tstate, frame->f_code, &state) || (state != nullptr && state->quiet_pending_kinds != 0))
+    return EvalFrameGeneral(tstate, frame, throwflag);
   _PyCFrame* caller = tstate->cframe;
   const uint8_t caller_tracing = caller->use_tracing;
   caller->use_tracing = 0;

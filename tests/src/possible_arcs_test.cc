@@ -473,5 +473,109 @@ TEST(UnitLines, AreWhatCoLinesGives) {
   PyGILState_Release(gil);
 }
 
+// Lines marked "quiet" are the quiet returns (possible_arcs.h) of their code objects, and no
+// other line is one.
+constexpr const char* kQuietReturnProgram = R"py(
+import types
+SOURCE = """
+def loop(items):
+    total = 0
+    for item in items:
+        total += item
+    return total  # quiet
+
+def early(x, y):
+    if x is None:
+        return None  # quiet
+    if y:
+        return  # quiet
+    if x > 3:
+        return -1  # quiet
+    if x > 2:
+        return []
+    if x > 1:
+        return x.real
+    if x > 0: return x
+    return x, y
+
+def ends_with_assignment(x):
+    x = 1
+
+def in_with(cm, x):
+    with cm:
+        return x
+
+def in_finally(x):
+    try:
+        x += 1
+    finally:
+        x = 0
+    return x  # quiet
+
+def generator(n):
+    yield n
+    return n  # quiet
+
+def over_lines(a,
+               b):
+    return (  # quiet: the return is this line's, the load the next one's
+        a
+    )
+
+class Holder:
+    def method(self):
+        return self  # quiet
+"""
+marked = [n for n, text in enumerate(SOURCE.splitlines(), 1) if "# quiet" in text]
+codes = []
+def walk(code):
+    codes.append(code)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            walk(const)
+walk(compile(SOURCE, "<quiet>", "exec", dont_inherit=True))
+)py";
+
+TEST(QuietReturns, AreTheLinesThatOnlyLoadAndReturn) {
+  ASSERT_TRUE(EnsurePythonRuntime().ok());
+  PyGILState_STATE gil = PyGILState_Ensure();
+  PyRef globals(PyDict_New());
+  PyDict_SetItemString(globals.get(), "__builtins__", PyEval_GetBuiltins());
+  PyRef result(PyRun_String(kQuietReturnProgram, Py_file_input, globals.get(), globals.get()));
+  ASSERT_TRUE(result) << TakePythonError();
+  std::set<int32_t> found, marked;
+  PyObject* marked_list = PyDict_GetItemString(globals.get(), "marked");
+  for (Py_ssize_t i = 0; i < PyList_Size(marked_list); ++i)
+    marked.insert(int32_t(PyLong_AsLong(PyList_GET_ITEM(marked_list, i))));
+  PyObject* codes = PyDict_GetItemString(globals.get(), "codes");
+  for (Py_ssize_t i = 0; i < PyList_Size(codes); ++i) {
+    auto bytecode = ReadBytecode(reinterpret_cast<PyCodeObject*>(PyList_GET_ITEM(codes, i)));
+    ASSERT_TRUE(bytecode.has_value());
+    for (const QuietReturn& quiet : QuietReturns(*bytecode)) {
+      EXPECT_EQ(bytecode->code[2 * quiet.unit], RETURN_VALUE) << quiet.line;
+      EXPECT_EQ(bytecode->unit_lines[quiet.unit], quiet.line);
+      found.insert(quiet.line);
+    }
+  }
+  EXPECT_EQ(found, marked);
+  PyGILState_Release(gil);
+}
+
+TEST(QuietReturns, NeedEveryRunOfTheLineQuiet) {
+  Bytecode two_runs;  // line 2: a quiet run, then a run with a call
+  two_runs.code = {RESUME, 0, LOAD_FAST, 0, RETURN_VALUE, 0, LOAD_CONST, 0, PRECALL, 0, CALL, 0, RETURN_VALUE, 0};
+  two_runs.unit_lines = {1, 2, 2, 3, 2, 2, 2};
+  EXPECT_TRUE(QuietReturns(two_runs).empty());
+  Bytecode both_quiet = two_runs;
+  both_quiet.code = {RESUME, 0, LOAD_FAST, 0, RETURN_VALUE, 0, LOAD_CONST, 0, NOP, 0, LOAD_CONST, 1, RETURN_VALUE, 0};
+  auto found = QuietReturns(both_quiet);
+  ASSERT_EQ(found.size(), 2u);
+  EXPECT_EQ(found[0].unit, 2u);
+  EXPECT_EQ(found[1].unit, 6u);
+  Bytecode no_line = both_quiet;
+  no_line.unit_lines = {1, -1, -1, 3, -1, -1, -1};
+  EXPECT_TRUE(QuietReturns(no_line).empty());
+}
+
 }  // namespace
 }  // namespace pycov::tracer

@@ -830,6 +830,15 @@ void OnLine(ThreadTracer* tt, PyFrameObject* frame) {
   }
 }
 
+// An untraced frame raised at a line of a quiet return (loading an unbound local): it has run,
+// and the frame will not return from there.
+void RecordQuietReturnRaisedAt(PyCodeObject* code, uint32_t kind, PyFrameObject* frame) {
+  auto* state = static_cast<CodeState*>(CodeExtra(code, g->code_state_index));
+  if (state == nullptr || state->quiet_returns.empty()) return;
+  const int line = PyFrame_GetLineNumber(frame);
+  if (IsQuietReturnLine(state, line)) MarkLine(state->slot, kind, line);
+}
+
 // An exception was raised in `frame`, or reached it from a frame it called. CPython reports it
 // even where the frame runs untraced (pycov's function stays installed; only the frame's
 // use_tracing is off), and turns tracing on for the rest of the frame when this event returns.
@@ -840,15 +849,6 @@ void OnLine(ThreadTracer* tt, PyFrameObject* frame) {
 // (unmeasured code; with line coverage, code whose lines are all recorded): then its tracing
 // is paused and it goes on at full speed. With --branch a measured frame stays traced: once
 // paused, an exception leaving it would give no return event to record its exit arc.
-// An untraced frame raised at a line of a quiet return (loading an unbound local): it has run,
-// and the frame will not return from there.
-void RecordQuietReturnRaisedAt(PyCodeObject* code, uint32_t kind, PyFrameObject* frame) {
-  auto* state = static_cast<CodeState*>(CodeExtra(code, g->code_state_index));
-  if (state == nullptr || state->quiet_returns.empty()) return;
-  const int line = PyFrame_GetLineNumber(frame);
-  if (IsQuietReturnLine(state, line)) MarkLine(state->slot, kind, line);
-}
-
 void OnException(ThreadTracer* tt, PyFrameObject* frame) {
   if (EntryFor(tt, frame, false) != nullptr) return;  // a traced frame: its events come as they are
   PyCodeObject* code = CodeOf(frame);
@@ -991,9 +991,9 @@ int Trace(PyObject* obj, PyFrameObject* frame, int what, PyObject* arg) {
 
 // Whether a frame of `code` about to run in this thread has nothing to record and no one
 // else to serve: only pycov's trace function is installed (no program trace or profile
-// function), and the code is unmeasured, or (no greenlets) all its lines (and arcs) are
-// recorded for this thread's kind. Code not seen yet is traced: its first call event looks
-// its file up.
+// function), and the code is unmeasured, or all its lines (and arcs) are recorded for the kind
+// the thread runs as, but those only an exception reaches and quiet returns (`state_out` is
+// then the code's state). Code not seen yet is traced: its first call event looks its file up.
 [[gnu::always_inline]] inline bool NothingToRecord(PyThreadState* tstate, PyCodeObject* code, CodeState** state_out) {
   if (tstate->c_tracefunc != Trace || tstate->c_profilefunc != nullptr || tstate->tracing != 0) return false;
   auto* tt = reinterpret_cast<ThreadTracer*>(tstate->c_traceobj);

@@ -271,12 +271,18 @@ std::string g_event_line_mismatches;  // from the last TraceProgram()
 
 // Runs the program under the recording trace function; for every code object compiled from
 // it, the arcs it recorded and the arcs the analysis gives.
+// Globals with the builtins, for a program run with PyRun_String. Needs the GIL.
+PyRef FreshGlobals() {
+  PyRef globals(PyDict_New());
+  PyDict_SetItemString(globals.get(), "__builtins__", PyEval_GetBuiltins());
+  return globals;
+}
+
 std::vector<Traced> TraceProgram() {
   std::vector<Traced> traced;
   if (!EnsurePythonRuntime().ok()) return traced;
   PyGILState_STATE gil = PyGILState_Ensure();
-  PyRef globals(PyDict_New());
-  PyDict_SetItemString(globals.get(), "__builtins__", PyEval_GetBuiltins());
+  PyRef globals = FreshGlobals();
   PyRef program(PyUnicode_FromString(kProgram));
   PyDict_SetItemString(globals.get(), "PROGRAM", program.get());
   PyRef result(PyRun_String(kRecorder, Py_file_input, globals.get(), globals.get()));
@@ -444,8 +450,7 @@ malformed = [truncated.replace(co_linetable=b"\x01"), truncated.replace(co_linet
 TEST(UnitLines, AreWhatCoLinesGives) {
   ASSERT_TRUE(EnsurePythonRuntime().ok());
   PyGILState_STATE gil = PyGILState_Ensure();
-  PyRef globals(PyDict_New());
-  PyDict_SetItemString(globals.get(), "__builtins__", PyEval_GetBuiltins());
+  PyRef globals = FreshGlobals();
   PyRef result(PyRun_String(kLineTablePrograms, Py_file_input, globals.get(), globals.get()));
   ASSERT_TRUE(result) << TakePythonError();
   PyObject* pairs = PyDict_GetItemString(globals.get(), "pairs");
@@ -539,8 +544,7 @@ walk(compile(SOURCE, "<quiet>", "exec", dont_inherit=True))
 TEST(QuietReturns, AreTheLinesThatOnlyLoadAndReturn) {
   ASSERT_TRUE(EnsurePythonRuntime().ok());
   PyGILState_STATE gil = PyGILState_Ensure();
-  PyRef globals(PyDict_New());
-  PyDict_SetItemString(globals.get(), "__builtins__", PyEval_GetBuiltins());
+  PyRef globals = FreshGlobals();
   PyRef result(PyRun_String(kQuietReturnProgram, Py_file_input, globals.get(), globals.get()));
   ASSERT_TRUE(result) << TakePythonError();
   std::set<int32_t> found, marked;

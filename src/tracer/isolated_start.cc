@@ -26,6 +26,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime_audit_hooks.h"
+
+// The layout of CPython 3.11's entries (pycore_runtime.h).
+struct _Py_AuditHookEntry {
+  _Py_AuditHookEntry* next;
+  Py_AuditHookFunction hookCFunction;
+  void* userData;
+};
+
 namespace {
 
 // The Python C API this file calls, resolved in the running interpreter.
@@ -37,6 +46,8 @@ struct PythonApi {
   PyObject* (*run_string)(const char*, int, PyObject*, PyObject*, PyCompilerFlags*);
   void (*err_clear)();
   void (*dec_ref)(PyObject*);
+  void* (*raw_malloc)(size_t);
+  void* runtime;  // _PyRuntime
 };
 
 PythonApi g_python;
@@ -85,9 +96,29 @@ void StartTracer() {
   if (globals != nullptr) g_python.dec_ref(globals);
 }
 
+int StartAtTheProgramsFirstLine(const char* event, PyObject*, void*);
+
+// The interpreter frees its audit hooks' entries with PyMem_RawFree when it finalizes, but
+// this hook's entry was allocated before the interpreter set up its allocators, with the
+// default one. With the debug hooks on the allocators (-X dev, PYTHONMALLOC=debug), freeing
+// it aborted the process at its exit ("bad ID"). So once the interpreter runs, the entry is
+// copied into memory from the allocator that will free it; the first copy is left (a few
+// bytes), since which allocator made it is the interpreter's business.
+void MoveHookIntoTheInterpretersMemory() {
+  for (_Py_AuditHookEntry** link = pycov_audit_hook_list(g_python.runtime); *link != nullptr; link = &(*link)->next) {
+    if ((*link)->hookCFunction != &StartAtTheProgramsFirstLine) continue;
+    auto* moved = static_cast<_Py_AuditHookEntry*>(g_python.raw_malloc(sizeof(_Py_AuditHookEntry)));
+    if (moved == nullptr) return;
+    *moved = **link;
+    *link = moved;
+    return;
+  }
+}
+
 int StartAtTheProgramsFirstLine(const char* event, PyObject*, void*) {
   if (g_started || strncmp(event, "cpython.run_", 12) != 0) return 0;
   g_started = true;
+  MoveHookIntoTheInterpretersMemory();
   StartTracer();
   return 0;  // never refuses what is audited
 }
@@ -123,8 +154,10 @@ __attribute__((constructor)) void PrepareIsolatedStart() {
       !Resolve(&g_python.decode_fs_default, "PyUnicode_DecodeFSDefault") ||
       !Resolve(&g_python.dict_set_item_string, "PyDict_SetItemString") ||
       !Resolve(&g_python.run_string, "PyRun_StringFlags") || !Resolve(&g_python.err_clear, "PyErr_Clear") ||
-      !Resolve(&g_python.dec_ref, "Py_DecRef"))
+      !Resolve(&g_python.dec_ref, "Py_DecRef") || !Resolve(&g_python.raw_malloc, "PyMem_RawMalloc"))
     return;
+  g_python.runtime = dlsym(RTLD_DEFAULT, "_PyRuntime");
+  if (g_python.runtime == nullptr) return;
 
   const char* slash = strrchr(self.dli_fname, '/');
   if (slash == nullptr || size_t(slash - self.dli_fname) >= sizeof(g_bootstrap_directory)) return;

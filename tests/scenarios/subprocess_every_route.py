@@ -21,4 +21,8 @@ subprocess.run([sys.executable, "-I", isolated_child], env={"PATH": os.environ["
 subprocess.run([sys.executable, "-E", isolated_child], env=dict(os.environ, LD_PRELOAD="libm.so.6 "), check=True)
 subprocess.run([sys.executable, "-S", isolated_child], check=True)
 subprocess.run([sys.executable, "-IS", isolated_child, "-E"], check=True)
+# With the debug hooks on the allocators (-X dev, PYTHONMALLOC=debug), which the interpreter sets
+# up after the start-up was preloaded: each must still exit as it does unmeasured.
+subprocess.run([sys.executable, "-E", "-X", "dev", isolated_child], check=True)
+subprocess.run([sys.executable, "-S", isolated_child], env=dict(os.environ, PYTHONMALLOC="debug"), check=True)
 print("all children done")

@@ -562,9 +562,12 @@ void CheckRecorded(CodeState* state, uint32_t kind) {
 // A frame the hook started returned, and its code has a quiet return whose line is not recorded
 // yet for the thread's kind: if the frame returned from one, its line is recorded now. Not for
 // code run by a trace or profile function, which CPython does not trace either.
+inline ThreadTracer* TracerInThreadState(PyThreadState* tstate);
+
 [[gnu::noinline]] void RecordQuietReturn(PyThreadState* tstate, _PyInterpreterFrame* frame, CodeState* state) {
-  if (tstate->tracing != 0 || !Py_IS_TYPE(tstate->c_traceobj, &ThreadTracerType)) return;
-  const uint32_t kind = reinterpret_cast<ThreadTracer*>(tstate->c_traceobj)->current_kind;
+  ThreadTracer* tt = TracerInThreadState(tstate);  // none while --timid leaves the thread to the program
+  if (tstate->tracing != 0 || tt == nullptr) return;
+  const uint32_t kind = tt->current_kind;
   if (state->fork_generation != g_fork_generation) CheckRecorded(state, kind);
   const uint32_t bit = 1u << kind;
   if (!(state->quiet_pending_kinds & bit)) return;

@@ -278,6 +278,18 @@ PyRef FreshGlobals() {
   return globals;
 }
 
+// Runs `program` in fresh globals (the GIL held) and gives them, or nothing after reporting
+// the program's error.
+PyRef RunProgram(const char* program) {
+  PyRef globals = FreshGlobals();
+  PyRef result(PyRun_String(program, Py_file_input, globals.get(), globals.get()));
+  if (!result) {
+    ADD_FAILURE() << TakePythonError();
+    return PyRef();
+  }
+  return globals;
+}
+
 std::vector<Traced> TraceProgram() {
   std::vector<Traced> traced;
   if (!EnsurePythonRuntime().ok()) return traced;
@@ -450,9 +462,8 @@ malformed = [truncated.replace(co_linetable=b"\x01"), truncated.replace(co_linet
 TEST(UnitLines, AreWhatCoLinesGives) {
   ASSERT_TRUE(EnsurePythonRuntime().ok());
   PyGILState_STATE gil = PyGILState_Ensure();
-  PyRef globals = FreshGlobals();
-  PyRef result(PyRun_String(kLineTablePrograms, Py_file_input, globals.get(), globals.get()));
-  ASSERT_TRUE(result) << TakePythonError();
+  PyRef globals = RunProgram(kLineTablePrograms);
+  ASSERT_TRUE(globals);
   PyObject* pairs = PyDict_GetItemString(globals.get(), "pairs");
   ASSERT_GT(PyList_Size(pairs), 5000);
   size_t compared = 0, differing = 0;
@@ -544,9 +555,8 @@ walk(compile(SOURCE, "<quiet>", "exec", dont_inherit=True))
 TEST(QuietReturns, AreTheLinesThatOnlyLoadAndReturn) {
   ASSERT_TRUE(EnsurePythonRuntime().ok());
   PyGILState_STATE gil = PyGILState_Ensure();
-  PyRef globals = FreshGlobals();
-  PyRef result(PyRun_String(kQuietReturnProgram, Py_file_input, globals.get(), globals.get()));
-  ASSERT_TRUE(result) << TakePythonError();
+  PyRef globals = RunProgram(kQuietReturnProgram);
+  ASSERT_TRUE(globals);
   std::set<int32_t> found, marked;
   PyObject* marked_list = PyDict_GetItemString(globals.get(), "marked");
   for (Py_ssize_t i = 0; i < PyList_Size(marked_list); ++i)

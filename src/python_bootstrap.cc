@@ -2,7 +2,10 @@
 
 #include <limits.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
+#include <algorithm>
+#include <fstream>
 #include <regex>
 
 namespace pycov {
@@ -15,6 +18,26 @@ const std::string* Find(const std::vector<std::string>& environment, const std::
     if (variable.size() > name.size() && variable.compare(0, name.size(), name) == 0 && variable[name.size()] == '=')
       return &variable;
   return nullptr;
+}
+
+// Whether two paths name files with the same bytes. Two different builds differ in size, so
+// only a copy of the same build is read through (once per executable, as the classifier
+// remembers).
+bool SameContents(const std::string& a, const std::string& b) {
+  struct stat info_a {}, info_b {};
+  if (stat(a.c_str(), &info_a) != 0 || stat(b.c_str(), &info_b) != 0) return false;
+  if (!S_ISREG(info_a.st_mode) || !S_ISREG(info_b.st_mode) || info_a.st_size != info_b.st_size) return false;
+  if (info_a.st_dev == info_b.st_dev && info_a.st_ino == info_b.st_ino) return true;
+  std::ifstream file_a(a, std::ios::binary), file_b(b, std::ios::binary);
+  std::vector<char> block_a(1 << 16), block_b(1 << 16);
+  while (file_a && file_b) {
+    file_a.read(block_a.data(), std::streamsize(block_a.size()));
+    file_b.read(block_b.data(), std::streamsize(block_b.size()));
+    if (file_a.gcount() != file_b.gcount() ||
+        !std::equal(block_a.begin(), block_a.begin() + file_a.gcount(), block_b.begin()))
+      return false;
+  }
+  return file_a.eof() && file_b.eof();
 }
 
 }  // namespace
@@ -46,7 +69,8 @@ std::vector<std::string> WithBootstrap(std::vector<std::string> environment, con
   return environment;
 }
 
-InterpreterKind ClassifyExecutable(const std::string& executable) {
+InterpreterKind ClassifyExecutable(const std::string& executable,
+                                   const std::vector<std::string>& cpython311_interpreters) {
   // python, python3, python3.11, python3.11d, python3.11-dbg: the names interpreters go by.
   static const std::regex kPython(R"(python(\d+(\.\d+)?)?[a-z]*(-dbg)?)");
   std::string base = executable.substr(executable.rfind('/') + 1);
@@ -54,13 +78,23 @@ InterpreterKind ClassifyExecutable(const std::string& executable) {
   char real[PATH_MAX];
   std::string resolved = realpath(executable.c_str(), real) != nullptr ? real : executable;
   std::string real_base = resolved.substr(resolved.rfind('/') + 1);
-  return real_base.rfind("python3.11", 0) == 0 ? InterpreterKind::kMeasurablePython : InterpreterKind::kOtherPython;
+  if (real_base.rfind("python3.11", 0) == 0) return InterpreterKind::kMeasurablePython;
+  for (const auto& interpreter : cpython311_interpreters)
+    if (SameContents(resolved, interpreter)) return InterpreterKind::kMeasurablePython;
+  return InterpreterKind::kOtherPython;
+}
+
+void InterpreterClassifier::AddInterpreter(const std::string& interpreter) {
+  if (Classify(interpreter) != InterpreterKind::kMeasurablePython) return;
+  char real[PATH_MAX];
+  cpython311_interpreters_.push_back(realpath(interpreter.c_str(), real) != nullptr ? real : interpreter);
+  known_.clear();  // what was another Python may be a copy of this one
 }
 
 InterpreterKind InterpreterClassifier::Classify(const std::string& executable) {
   auto found = known_.find(executable);
   if (found != known_.end()) return found->second;
-  return known_[executable] = ClassifyExecutable(executable);
+  return known_[executable] = ClassifyExecutable(executable, cpython311_interpreters_);
 }
 
 sandbox::ExecVerdict DecideExec(const sandbox::ExecRequest& request, const Bootstrap& bootstrap,

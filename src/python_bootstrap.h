@@ -31,18 +31,28 @@ enum class InterpreterKind {
 };
 
 /// What an executable the kernel runs is, by its name and the name of the file it links to:
-/// python3 and python3.11 (CPython 3.11, through symlinks), or another Python. A script is
-/// never the executable: the kernel runs its #! interpreter, which is what the supervisor
-/// sees at the exec, so `#!/usr/bin/env python3` is decided at env's own exec of python3.
-InterpreterKind ClassifyExecutable(const std::string& executable);
+/// python3 and python3.11 (CPython 3.11, through symlinks), or another Python. A file named
+/// like another Python (python, python3) that holds the same bytes as one of
+/// `cpython311_interpreters` is that interpreter: a virtual environment made with --copies
+/// has its python, python3 and python3.11 as copies. A script is never the executable: the
+/// kernel runs its #! interpreter, which is what the supervisor sees at the exec, so
+/// `#!/usr/bin/env python3` is decided at env's own exec of python3.
+InterpreterKind ClassifyExecutable(const std::string& executable,
+                                   const std::vector<std::string>& cpython311_interpreters = {
+                                       PYCOV_PYTHON_EXECUTABLE});
 
 /// ClassifyExecutable with a memory: a program started many times is looked at once. The
 /// supervisor passes /proc/PID/exe, whose path never changes what it names.
 class InterpreterClassifier {
  public:
+  InterpreterClassifier() = default;
+  /// Copies of `interpreter` count as CPython 3.11 too, when it is one itself (the
+  /// interpreter the program was started with, which may not be the one pycov is built for).
+  void AddInterpreter(const std::string& interpreter);
   InterpreterKind Classify(const std::string& executable);
 
  private:
+  std::vector<std::string> cpython311_interpreters_{PYCOV_PYTHON_EXECUTABLE};
   std::map<std::string, InterpreterKind> known_;
 };
 

@@ -174,11 +174,11 @@ std::string JoinArgv(const std::vector<std::string>& argv) {
 // From the supervisor's log, one line each: policy violations, and Python processes that
 // could not be measured (rather than losing them silently).
 void ReportFromObservationLog(const sandbox::ObservationLog& log, sandbox::Mode mode,
-                              const std::vector<ProcessRecord>& measured) {
+                              const std::vector<ProcessRecord>& measured, InterpreterClassifier& interpreters) {
   for (const auto& v : log.violations)
     PrintWarning(fmt::format("sandbox {}: pid {}: {} ({}): {}: {}", sandbox::ModeName(mode), v.tid, v.what, v.syscall,
                              v.action, v.detail));
-  for (const auto& process : FindUnmeasuredPythonProcesses(log, measured))
+  for (const auto& process : FindUnmeasuredPythonProcesses(log, measured, interpreters))
     PrintWarning(fmt::format("pid {} ({}) was not measured: {}", process.pid, JoinArgv(process.argv), process.reason));
 }
 
@@ -418,6 +418,8 @@ int MeasureProgram(const RunOptions& options, MeasuredRun& measured, sandbox::Fo
   }
 
   ProgramExit exit;
+  InterpreterClassifier interpreters;
+  interpreters.AddInterpreter(python.value());
   bool timed_out = false;
   std::string observation_log;  // empty without the supervisor
   if (mode == sandbox::Mode::kOff) {
@@ -437,13 +439,12 @@ int MeasureProgram(const RunOptions& options, MeasuredRun& measured, sandbox::Fo
     policy.follow = follow;
     policy.timeout_seconds = options.timeout_seconds;
     policy.orphan_grace_seconds = options.orphan_grace_seconds;
-    InterpreterClassifier classifier;
     auto supervised = sandbox::Supervise(
         {argv, environment}, policy,
-        [&](const sandbox::ExecRequest& request) { return DecideExec(request, bootstrap_environment, classifier); },
+        [&](const sandbox::ExecRequest& request) { return DecideExec(request, bootstrap_environment, interpreters); },
         log_path,
         // What is not Python is not changed: its environment need not be read.
-        [&](const std::string& executable) { return classifier.Classify(executable) != InterpreterKind::kNotPython; });
+        [&](const std::string& executable) { return interpreters.Classify(executable) != InterpreterKind::kNotPython; });
     if (!supervised) {
       PrintError(supervised.error().message);
       return kExitPycovFailed;
@@ -478,7 +479,7 @@ int MeasureProgram(const RunOptions& options, MeasuredRun& measured, sandbox::Fo
     // The log is read once: for the warnings here, and for whoever asked for the run.
     auto log = sandbox::ReadObservationLog(observation_log);
     if (!log) PrintWarning(log.error().message);
-    else ReportFromObservationLog(*log, mode, combined->processes);
+    else ReportFromObservationLog(*log, mode, combined->processes, interpreters);
     if (log) measured.log = std::move(*log);
   }
   if (combined->processes.empty())

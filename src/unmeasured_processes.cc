@@ -24,7 +24,8 @@ std::string BaseName(const std::string& path) { return path.substr(path.rfind('/
 }  // namespace
 
 std::vector<UnmeasuredProcess> FindUnmeasuredPythonProcesses(const sandbox::ObservationLog& log,
-                                                             const std::vector<ProcessRecord>& measured) {
+                                                             const std::vector<ProcessRecord>& measured,
+                                                             InterpreterClassifier& interpreters) {
   std::vector<UnmeasuredProcess> unmeasured;
   for (const auto& task : log.tasks) {
     for (size_t e = 0; e < task.execs.size(); ++e) {
@@ -41,9 +42,8 @@ std::vector<UnmeasuredProcess> FindUnmeasuredPythonProcesses(const sandbox::Obse
       if (std::find(exec.injected.begin(), exec.injected.end(), "LD_PRELOAD") != exec.injected.end()) continue;
       // Another Python is never preloaded, whatever its options.
       std::string reason;
-      std::string executable = BaseName(exec.executable);
-      if (!executable.empty() && executable.rfind("python3.11", 0) != 0 && executable.rfind("python", 0) == 0)
-        reason = executable + " is not the CPython 3.11 that pycov's tracer is built for";
+      if (interpreters.Classify(exec.executable) == InterpreterKind::kOtherPython)
+        reason = BaseName(exec.executable) + " is not the CPython 3.11 that pycov's tracer is built for";
       else if (exec.injection_error.empty())
         continue;  // no preload was tried: another pycov run's process (inside this one), which that run measures
       else

@@ -4,9 +4,13 @@
 # python3 -I or -E ignore PYTHONPATH, where pycov's bootstrap is, and -S imports no `site`,
 # which imports it: the supervisor preloads a start-up into them (one also scrubbed, one with
 # an LD_PRELOAD of its own), and they see the same sys.path and environment as unmeasured.
+# The python3 of a virtual environment made with --copies is a copy of the interpreter, not a
+# link to it: still CPython 3.11, measured scrubbed and isolated too.
 import os
 import subprocess
 import sys
+import tempfile
+import venv
 
 child = os.path.join("helpers", "subprocess_child.py")
 subprocess.run([sys.executable, child, "subprocess.run"], check=True)
@@ -25,4 +29,10 @@ subprocess.run([sys.executable, "-IS", isolated_child, "-E"], check=True)
 # up after the start-up was preloaded: each must still exit as it does unmeasured.
 subprocess.run([sys.executable, "-E", "-X", "dev", isolated_child], check=True)
 subprocess.run([sys.executable, "-S", isolated_child], env=dict(os.environ, PYTHONMALLOC="debug"), check=True)
+with tempfile.TemporaryDirectory() as environment:
+    venv.create(environment, symlinks=False)
+    copied = os.path.join(environment, "bin", "python3")
+    copied_child = os.path.join("helpers", "copied_interpreter_child.py")
+    subprocess.run([copied, copied_child, "scrubbed-env"], env={"PATH": os.environ["PATH"]}, check=True)
+    subprocess.run([copied, "-I", copied_child, "isolated"], check=True)
 print("all children done")

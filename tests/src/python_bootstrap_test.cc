@@ -3,8 +3,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+
 #include <gtest/gtest.h>
 
+#include "test_dir.h"
 
 namespace pycov {
 namespace {
@@ -43,6 +48,45 @@ TEST(PythonBootstrap, InterpretersByName) {
   EXPECT_EQ(classifier.Classify("/usr/bin/python3.11"), InterpreterKind::kMeasurablePython);
   EXPECT_EQ(classifier.Classify("/usr/bin/python3.11"), InterpreterKind::kMeasurablePython);
   EXPECT_EQ(classifier.Classify("/bin/sh"), InterpreterKind::kNotPython);
+}
+
+// A virtual environment made with --copies has its interpreters as copies, named python and
+// python3: they are CPython 3.11 when their bytes are those of one.
+TEST(PythonBootstrap, CopiesOfTheInterpreterAreIt) {
+  testing::TestDir dir;
+  namespace fs = std::filesystem;
+  const std::string copy = dir.path() + "/python3";
+  fs::copy_file(PYCOV_PYTHON_EXECUTABLE, copy);
+  EXPECT_EQ(ClassifyExecutable(copy), InterpreterKind::kMeasurablePython);
+  EXPECT_EQ(ClassifyExecutable(copy, {}), InterpreterKind::kOtherPython);  // nothing to compare with
+
+  // The same size, one byte changed: another build.
+  const std::string changed = dir.path() + "/python";
+  fs::copy_file(PYCOV_PYTHON_EXECUTABLE, changed);
+  {
+    std::fstream file(changed, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekg(-1, std::ios::end);
+    const char last = char(file.get());
+    file.seekp(-1, std::ios::end);
+    file.put(char(last ^ 1));
+  }
+  EXPECT_EQ(fs::file_size(changed), fs::file_size(copy));
+  EXPECT_EQ(ClassifyExecutable(changed), InterpreterKind::kOtherPython);
+  fs::copy_file("/bin/true", dir.path() + "/python2");
+  EXPECT_EQ(ClassifyExecutable(dir.path() + "/python2"), InterpreterKind::kOtherPython);
+
+  // The program's own interpreter, when it is a CPython 3.11, is compared with too.
+  const std::string renamed = dir.path() + "/python3.11";
+  fs::copy_file(changed, renamed);
+  const std::string copy_of_renamed = dir.path() + "/python3.12";
+  fs::copy_file(changed, copy_of_renamed);
+  InterpreterClassifier interpreters;
+  EXPECT_EQ(interpreters.Classify(copy_of_renamed), InterpreterKind::kOtherPython);
+  interpreters.AddInterpreter(changed);  // not one by name nor by bytes: ignored
+  EXPECT_EQ(interpreters.Classify(copy_of_renamed), InterpreterKind::kOtherPython);
+  interpreters.AddInterpreter(renamed);
+  EXPECT_EQ(interpreters.Classify(copy_of_renamed), InterpreterKind::kMeasurablePython);
+  EXPECT_EQ(interpreters.Classify(changed), InterpreterKind::kMeasurablePython);
 }
 
 TEST(PythonBootstrap, DecisionAtExec) {

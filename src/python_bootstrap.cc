@@ -20,9 +20,9 @@ const std::string* Find(const std::vector<std::string>& environment, const std::
   return nullptr;
 }
 
-// Whether two paths name files with the same bytes. Two different builds differ in size, so
-// only a copy of the same build is read through (once per executable, as the classifier
-// remembers).
+// Whether two paths name files with the same bytes. Two builds of an interpreter all but
+// never have the same size, so nearly only a copy is read through (once per executable, as
+// the classifier remembers).
 bool SameContents(const std::string& a, const std::string& b) {
   struct stat info_a {}, info_b {};
   if (stat(a.c_str(), &info_a) != 0 || stat(b.c_str(), &info_b) != 0) return false;

@@ -45,7 +45,6 @@ InterpreterKind ClassifyExecutable(const std::string& executable,
 /// supervisor passes /proc/PID/exe, whose path never changes what it names.
 class InterpreterClassifier {
  public:
-  InterpreterClassifier() = default;
   /// Copies of `interpreter` count as CPython 3.11 too, when it is one itself (the
   /// interpreter the program was started with, which may not be the one pycov is built for).
   void AddInterpreter(const std::string& interpreter);

@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <set>
+#include <tuple>
 
 #include "hit_file_reader.h"
 
@@ -24,45 +26,54 @@ Result<CombinedRun> CombineHitFiles(const std::string& run_dir, bool has_arcs) {
     if (entry.path().extension() == ".hits") paths.push_back(entry.path().string());
   if (ec) return Error{run_dir + ": cannot list hit files: " + ec.message()};
 
-  struct Loaded {
-    uint64_t start;
-    hitfile::ProcessHits hits;
+  // Each hit file is merged into the data as soon as it is read: only one process's sets are
+  // held at a time, where a run of a thousand processes would otherwise hold every one of them
+  // (its arcs most of all) until the last was read. What each leaves behind is its record and
+  // its lines by thread kind, which are numbered in start order once all are read.
+  struct Read {
+    ProcessRecord record;
+    std::string hit_file;
+    std::vector<std::tuple<uint32_t, std::string, std::set<int32_t>>> lines_by_kind;  // kind, path, lines
   };
   CombinedRun run;
   run.data.has_arcs = has_arcs;
-  std::vector<Loaded> loaded;
+  std::vector<Read> read;
   for (const auto& path : paths) {
     auto hits = hitfile::ReadHitFile(path);
     if (!hits) {
       run.warnings.push_back(hits.error().message);
       continue;
     }
-    loaded.push_back({hits->start_unix_ns, std::move(hits.value())});
-  }
-  std::sort(loaded.begin(), loaded.end(), [](const Loaded& a, const Loaded& b) { return a.start < b.start; });
-
-  std::map<int32_t, uint32_t> programs_per_pid;
-  for (auto& [start, hits] : loaded) {
-    ProcessRecord process{hits.pid, hits.ppid, hits.fork_depth, hits.argv, 0, 0, hits.lost_data(), int64_t(start)};
-    // Hit files are in start order: an earlier one of the same pid is a program it exec'd from.
-    process.exec_generation = programs_per_pid[hits.pid]++;
-    const size_t index = run.processes.size();
-    run.data.origins.processes.push_back(
-        {hits.pid, hits.ppid, process.exec_generation, hits.fork_depth, int64_t(start), hits.argv});
-    if (hits.lost_data())
-      run.warnings.push_back("pid " + std::to_string(hits.pid) + " could not record every line (" +
-                             hits.hit_file + ")");
-    for (auto& file : hits.files) {
+    Read process{{hits->pid, hits->ppid, hits->fork_depth, std::move(hits->argv), 0, 0, hits->lost_data(),
+                  int64_t(hits->start_unix_ns)},
+                 hits->hit_file,
+                 {}};
+    for (auto& file : hits->files) {
       if (file.lines.empty() && file.arcs.empty()) continue;
-      ++process.files;
-      process.lines += file.lines.size();
+      ++process.record.files;
+      process.record.lines += file.lines.size();
       auto& into = run.data.files[file.path];
-      into.lines.insert(file.lines.begin(), file.lines.end());
-      into.arcs.insert(file.arcs.begin(), file.arcs.end());
+      into.lines.merge(file.lines);
+      into.arcs.merge(file.arcs);
       for (uint32_t kind = 0; kind < hitfile::kThreadKinds; ++kind)
         if (!file.lines_by_kind[kind].empty())
-          run.data.origins.lines[{index, kind, file.path}] = std::move(file.lines_by_kind[kind]);
+          process.lines_by_kind.emplace_back(kind, file.path, std::move(file.lines_by_kind[kind]));
     }
+    read.push_back(std::move(process));
+  }
+  std::stable_sort(read.begin(), read.end(),
+                   [](const Read& a, const Read& b) { return a.record.start_unix_ns < b.record.start_unix_ns; });
+
+  std::map<int32_t, uint32_t> programs_per_pid;
+  for (auto& [process, hit_file, lines_by_kind] : read) {
+    // Hit files are in start order: an earlier one of the same pid is a program it exec'd from.
+    process.exec_generation = programs_per_pid[process.pid]++;
+    const size_t index = run.processes.size();
+    run.data.origins.processes.push_back(
+        {process.pid, process.ppid, process.exec_generation, process.fork_depth, process.start_unix_ns, process.argv});
+    if (process.lost_data)
+      run.warnings.push_back("pid " + std::to_string(process.pid) + " could not record every line (" + hit_file + ")");
+    for (auto& [kind, path, lines] : lines_by_kind) run.data.origins.lines[{index, kind, path}] = std::move(lines);
     run.processes.push_back(std::move(process));
   }
   return run;

@@ -163,21 +163,20 @@ std::string ProcessTree(const MeasuredRun& run, Redactor& redactor) {
 std::string DataSummary(const MeasuredRun& run, Redactor& redactor) {
   static const char* kKinds[] = {"main", "threading", "raw_thread", "native", "greenlet"};
   const LineOrigins& origins = run.combined.data.origins;
+  // One pass over the origins (a run of thousands of processes has hundreds of thousands).
+  std::vector<json> by_kind(run.combined.processes.size(), json::object());
+  for (const auto& [key, lines] : origins.lines) {
+    if (key.process >= by_kind.size()) continue;
+    const std::string kind = key.thread_kind < std::size(kKinds) ? kKinds[key.thread_kind] : "other";
+    by_kind[key.process][kind] = by_kind[key.process].value(kind, 0) + lines.size();
+  }
   json processes = json::array();
   for (size_t i = 0; i < run.combined.processes.size(); ++i) {
     const ProcessRecord& p = run.combined.processes[i];
-    json by_kind = json::object();
-    std::set<std::string> files;
-    for (const auto& [key, lines] : origins.lines) {
-      if (key.process != i) continue;
-      const std::string kind = key.thread_kind < std::size(kKinds) ? kKinds[key.thread_kind] : "other";
-      by_kind[kind] = by_kind.value(kind, 0) + lines.size();
-      files.insert(key.path);
-    }
     processes.push_back({{"pid", p.pid}, {"ppid", p.ppid}, {"exec_generation", p.exec_generation},
                          {"fork_depth", p.fork_depth}, {"argv", redactor.RedactArguments(p.argv)},
                          {"files", p.files}, {"lines", p.lines}, {"lost_data", p.lost_data},
-                         {"lines_by_thread_kind", by_kind}});
+                         {"lines_by_thread_kind", by_kind[i]}});
   }
   json warnings = json::array();
   for (const auto& w : run.combined.warnings) warnings.push_back(redactor.Scrub(w));

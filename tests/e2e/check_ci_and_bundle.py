@@ -331,6 +331,11 @@ class BundleTests(unittest.TestCase):
         self.assertIn("pid", members["process-tree.txt"].decode())
         summary = json.loads(members["data-summary.json"])
         self.assertGreaterEqual(len(summary["processes"]), 3)
+        for process in summary["processes"]:
+            # Every line a process ran, it ran in some kind of thread (a line run by two kinds
+            # counts under both).
+            self.assertGreaterEqual(sum(process["lines_by_thread_kind"].values()), process["lines"], process)
+            self.assertEqual(bool(process["lines_by_thread_kind"]), process["lines"] > 0, process)
         json.loads(members["findings.sarif"])
 
     def test_no_planted_secret_in_any_member(self):

@@ -33,7 +33,7 @@ Result<CombinedRun> CombineHitFiles(const std::string& run_dir, bool has_arcs) {
   struct Read {
     ProcessRecord record;
     std::string hit_file;
-    std::vector<std::tuple<uint32_t, std::string, std::set<int32_t>>> lines_by_kind;  // kind, path, lines
+    std::vector<std::tuple<uint32_t, std::string, std::vector<int32_t>>> lines_by_kind;  // kind, path, lines
   };
   CombinedRun run;
   run.data.has_arcs = has_arcs;
@@ -57,7 +57,8 @@ Result<CombinedRun> CombineHitFiles(const std::string& run_dir, bool has_arcs) {
       into.arcs.merge(file.arcs);
       for (uint32_t kind = 0; kind < hitfile::kThreadKinds; ++kind)
         if (!file.lines_by_kind[kind].empty())
-          process.lines_by_kind.emplace_back(kind, file.path, std::move(file.lines_by_kind[kind]));
+          process.lines_by_kind.emplace_back(
+              kind, file.path, std::vector<int32_t>(file.lines_by_kind[kind].begin(), file.lines_by_kind[kind].end()));
     }
     read.push_back(std::move(process));
   }

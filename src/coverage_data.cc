@@ -189,7 +189,10 @@ Status ReadOrigins(sqlite3* db, const std::string& path, CoverageData& data) {
     if (kind == kThreadKindCount || file == nullptr) return Error{path + ": malformed line origin"};
     const void* blob = sqlite3_column_blob(row, 3);
     auto nums = NumbitsToNums(std::string(static_cast<const char*>(blob), size_t(sqlite3_column_bytes(row, 3))));
-    data.origins.lines[{process->second, kind, reinterpret_cast<const char*>(file)}].insert(nums.begin(), nums.end());
+    auto& lines = data.origins.lines[{process->second, kind, reinterpret_cast<const char*>(file)}];
+    std::set<int32_t> all(lines.begin(), lines.end());  // a file written twice for one key, merged
+    all.insert(nums.begin(), nums.end());
+    lines.assign(all.begin(), all.end());
   }
   if (rc != SQLITE_DONE) return DbError(path, db, "reading line origins");
   return Ok();

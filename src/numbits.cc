@@ -2,7 +2,10 @@
 
 namespace pycov {
 
-std::string NumsToNumbits(const std::set<int32_t>& nums) {
+namespace {
+
+template <class Nums>
+std::string Encode(const Nums& nums) {
   std::string bytes;
   for (int32_t n : nums) {
     if (n < 0) continue;
@@ -12,6 +15,11 @@ std::string NumsToNumbits(const std::set<int32_t>& nums) {
   }
   return bytes;
 }
+
+}  // namespace
+
+std::string NumsToNumbits(const std::set<int32_t>& nums) { return Encode(nums); }
+std::string NumsToNumbits(std::span<const int32_t> nums) { return Encode(nums); }
 
 std::set<int32_t> NumbitsToNums(const std::string& numbits) {
   std::set<int32_t> nums;

@@ -5,11 +5,13 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <span>
 
 namespace pycov {
 
 /// Encodes non-negative line numbers; negative ones are ignored.
 std::string NumsToNumbits(const std::set<int32_t>& nums);
+std::string NumsToNumbits(std::span<const int32_t> nums);
 
 /// Decodes a numbits blob.
 std::set<int32_t> NumbitsToNums(const std::string& numbits);

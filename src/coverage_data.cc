@@ -190,9 +190,8 @@ Status ReadOrigins(sqlite3* db, const std::string& path, CoverageData& data) {
     const void* blob = sqlite3_column_blob(row, 3);
     auto nums = NumbitsToNums(std::string(static_cast<const char*>(blob), size_t(sqlite3_column_bytes(row, 3))));
     auto& lines = data.origins.lines[{process->second, kind, reinterpret_cast<const char*>(file)}];
-    std::set<int32_t> all(lines.begin(), lines.end());  // a file written twice for one key, merged
-    all.insert(nums.begin(), nums.end());
-    lines.assign(all.begin(), all.end());
+    if (!lines.empty()) nums.insert(lines.begin(), lines.end());  // two rows for one key: merged
+    lines.assign(nums.begin(), nums.end());
   }
   if (rc != SQLITE_DONE) return DbError(path, db, "reading line origins");
   return Ok();

@@ -4,12 +4,12 @@
 
 #include <cstdint>
 #include <set>
-#include <string>
 #include <span>
+#include <string>
 
 namespace pycov {
 
-/// Encodes non-negative line numbers; negative ones are ignored.
+/// Encodes non-negative line numbers, from a set or a sorted span; negative ones are ignored.
 std::string NumsToNumbits(const std::set<int32_t>& nums);
 std::string NumsToNumbits(std::span<const int32_t> nums);
 

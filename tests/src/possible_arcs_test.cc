@@ -241,13 +241,7 @@ sys.settrace(record)
 for n in range(12):
     namespace["run"](n)
 sys.settrace(None)
-codes = []
-def walk(code):
-    codes.append(code)
-    for const in code.co_consts:
-        if isinstance(const, type(walk.__code__)):
-            walk(const)
-walk(compile(PROGRAM, "<possible-arcs>", "exec"))
+codes = code_objects(compile(PROGRAM, "<possible-arcs>", "exec"))
 )py";
 
 struct Traced {
@@ -271,10 +265,20 @@ std::string g_event_line_mismatches;  // from the last TraceProgram()
 
 // Runs the program under the recording trace function; for every code object compiled from
 // it, the arcs it recorded and the arcs the analysis gives.
-// Globals with the builtins, for a program run with PyRun_String. Needs the GIL.
+// Globals with the builtins, for a program run with PyRun_String, and code_objects(code):
+// `code` and every code object nested in it. Needs the GIL.
 PyRef FreshGlobals() {
   PyRef globals(PyDict_New());
   PyDict_SetItemString(globals.get(), "__builtins__", PyEval_GetBuiltins());
+  PyRef helper(PyRun_String(R"py(
+def code_objects(code):
+    found = [code]
+    for const in code.co_consts:
+        if isinstance(const, type(code)):
+            found += code_objects(const)
+    return found
+)py", Py_file_input, globals.get(), globals.get()));
+  if (!helper) ADD_FAILURE() << TakePythonError();
   return globals;
 }
 
@@ -492,7 +496,6 @@ TEST(UnitLines, AreWhatCoLinesGives) {
 // Lines marked "quiet" are the quiet returns (possible_arcs.h) of their code objects, and no
 // other line is one.
 constexpr const char* kQuietReturnProgram = R"py(
-import types
 SOURCE = """
 def loop(items):
     total = 0
@@ -543,13 +546,7 @@ class Holder:
         return self  # quiet
 """
 marked = [n for n, text in enumerate(SOURCE.splitlines(), 1) if "# quiet" in text]
-codes = []
-def walk(code):
-    codes.append(code)
-    for const in code.co_consts:
-        if isinstance(const, types.CodeType):
-            walk(const)
-walk(compile(SOURCE, "<quiet>", "exec", dont_inherit=True))
+codes = code_objects(compile(SOURCE, "<quiet>", "exec", dont_inherit=True))
 )py";
 
 TEST(QuietReturns, AreTheLinesThatOnlyLoadAndReturn) {

@@ -53,6 +53,7 @@
 
 #include "run_config.h"
 #include "hit_file_writer.h"
+#include "tracer/eval_breaker.h"
 #include "tracer/possible_arcs.h"
 
 namespace {
@@ -1220,6 +1221,13 @@ bool WatchSubscriptMethods() {
   }
   CodeState* state = nullptr;
   caller->use_tracing = NothingToRecord(tstate, frame->f_code, &state) ? 0 : CPythonTracingState(tstate);
+  // Traced, CPython 3.11 checks the eval breaker at the frame's first instruction before it
+  // moves past it, and dispatches that instruction again after each check. A thread other than
+  // the main one cannot clear a breaker set for a signal the main thread has to handle, so it
+  // would go round until the main thread next takes the GIL: for ever when the main thread
+  // waits for this one (a lock, a pipe). The thread acts on what it could act on after
+  // retaking the GIL, as an untraced frame's check lets it.
+  if (caller->use_tracing != 0) pycov_recompute_eval_breaker(tstate);
   _PyInterpreterFrame* outer_hooked = t_hooked_frame;
   t_hooked_frame = frame;
   PyObject* result = _PyEval_EvalFrameDefault(tstate, frame, throwflag);

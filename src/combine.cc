@@ -13,6 +13,7 @@
 #include <tuple>
 
 #include "hit_file_reader.h"
+#include "run_directory.h"
 
 static_assert(pycov::kThreadKindCount == pycov::hitfile::kThreadKinds);
 
@@ -22,9 +23,11 @@ Result<CombinedRun> CombineHitFiles(const std::string& run_dir, bool has_arcs) {
   namespace fs = std::filesystem;
   std::error_code ec;
   std::vector<std::string> paths;
-  for (const auto& entry : fs::directory_iterator(run_dir, ec))
-    if (entry.path().extension() == ".hits") paths.push_back(entry.path().string());
-  if (ec) return Error{run_dir + ": cannot list hit files: " + ec.message()};
+  for (const auto& directory : RecordingDirectories(run_dir)) {
+    for (const auto& entry : fs::directory_iterator(directory, ec))
+      if (entry.path().extension() == ".hits") paths.push_back(entry.path().string());
+    if (ec) return Error{directory + ": cannot list hit files: " + ec.message()};
+  }
 
   // Each hit file is merged into the data as soon as it is read: only one process's sets are
   // held at a time, where a run of a thousand processes would otherwise hold every one of them

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -52,13 +53,43 @@ bool WriteAll(int fd, const void* data, size_t size, uint64_t offset) {
 
 }  // namespace
 
+bool MakeOtherUserDirectory(const char* run_dir, uid_t user, gid_t group) {
+  char directory[1152];
+  std::snprintf(directory, sizeof(directory), "%s/%s%u", run_dir, kOtherUserDirectoryPrefix, unsigned(user));
+  struct stat status {};
+  if (lstat(directory, &status) == 0) {
+    // Made before (for this user, or by a process of this user's, which cannot make one).
+    if (S_ISDIR(status.st_mode) && status.st_uid == user) return true;
+    errno = EEXIST;
+    return false;
+  }
+  if (mkdir(directory, 0700) != 0) return false;
+  if (chown(directory, user, group) != 0) {
+    const int saved_errno = errno;
+    rmdir(directory);
+    errno = saved_errno;
+    return false;
+  }
+  // Through, not listed: other users reach only what they know the name of. The hit files of
+  // pycov's own user carry a pid and a time in ns; the supervisor's log has what ps shows.
+  char config[1160];
+  std::snprintf(config, sizeof(config), "%s/config", run_dir);
+  return chmod(run_dir, 0711) == 0 && chmod(config, 0644) == 0;
+}
+
 HitFileWriter::~HitFileWriter() {
   if (base_ != nullptr) munmap(base_, kReservedAddressSpace);
 }
 
 bool HitFileWriter::CreateFile(int* fd_out) {
-  std::snprintf(path_, sizeof(path_), "%s/%d-%llu.hits", directory_, int(getpid()),
-                static_cast<unsigned long long>(NowUnixNs()));
+  const uid_t user = geteuid();
+  if (user == run_dir_owner_) {
+    std::snprintf(path_, sizeof(path_), "%s/%d-%llu.hits", run_dir_, int(getpid()),
+                  static_cast<unsigned long long>(NowUnixNs()));
+  } else {
+    std::snprintf(path_, sizeof(path_), "%s/%s%u/%d-%llu.hits", run_dir_, kOtherUserDirectoryPrefix, unsigned(user),
+                  int(getpid()), static_cast<unsigned long long>(NowUnixNs()));
+  }
   std::snprintf(unpublished_path_, sizeof(unpublished_path_), "%s%s", path_, kUnpublishedSuffix);
   int fd = open(unpublished_path_, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return false;
@@ -75,14 +106,17 @@ bool HitFileWriter::Publish() {
   return false;
 }
 
-bool HitFileWriter::Open(std::string_view directory, uint32_t flags,
+bool HitFileWriter::Open(std::string_view run_dir, uint32_t flags,
                          std::string_view argv_nul_separated) {
-  if (directory.size() + 1 > sizeof(directory_)) {
+  if (run_dir.size() + 1 > sizeof(run_dir_)) {
     errno = ENAMETOOLONG;
     return false;
   }
-  std::memcpy(directory_, directory.data(), directory.size());
-  directory_[directory.size()] = '\0';
+  std::memcpy(run_dir_, run_dir.data(), run_dir.size());
+  run_dir_[run_dir.size()] = '\0';
+  struct stat run_dir_status {};
+  if (stat(run_dir_, &run_dir_status) != 0) return false;
+  run_dir_owner_ = run_dir_status.st_uid;
 
   // One reservation for the file's whole life: later growth maps more of the file right
   // after what is mapped, so every pointer handed out stays valid without locks.
@@ -275,7 +309,9 @@ bool HitFileWriter::SwitchToForkedChild() {
   }
   if (!ok) {
     // Whatever happens, the child must never write into its parent's file.
+    const int saved_errno = errno;
     RecordNothingMore();
+    errno = saved_errno;
     return false;
   }
   arc_count_ = 0;

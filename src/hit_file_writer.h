@@ -7,9 +7,17 @@
 #include <cstdint>
 #include <string_view>
 
+#include <sys/types.h>
+
 #include "hit_file_format.h"
 
 namespace pycov::hitfile {
+
+/// Makes `user`'s directory in the run directory `run_dir` (uid-N, owned by the user, closed to
+/// others) for a process about to run as that user, and lets others through the run directory
+/// (not list it) and read its configuration. True when the directory is there and the user's,
+/// made now or before; false (errno set) when it cannot be (only root may give one away).
+bool MakeOtherUserDirectory(const char* run_dir, uid_t user, gid_t group);
 
 class HitFileWriter {
  public:
@@ -18,8 +26,10 @@ class HitFileWriter {
   HitFileWriter& operator=(const HitFileWriter&) = delete;
   ~HitFileWriter();
 
-  /// Creates a new hit file in `directory` and maps it. Returns false (errno set) on failure.
-  bool Open(std::string_view directory, uint32_t flags, std::string_view argv_nul_separated);
+  /// Creates a new hit file in the run directory `run_dir` (in its uid-N directory when the
+  /// process runs as another user than the directory's owner) and maps it. Returns false
+  /// (errno set) on failure.
+  bool Open(std::string_view run_dir, uint32_t flags, std::string_view argv_nul_separated);
 
   /// Writes a file record; returns the file's index, or -1 when the file cannot grow.
   int32_t AddFile(std::string_view path);
@@ -39,10 +49,12 @@ class HitFileWriter {
   uint32_t arc_count() const { return arc_count_; }
 
   /// In a freshly forked child: moves recording to a new file of the child's own, with the
-  /// same records (so every pointer handed out stays valid) but all hits cleared.
+  /// same records (so every pointer handed out stays valid) but all hits cleared. Returns
+  /// false (errno set, path() the file it tried) when it cannot: nothing is recorded then.
   bool SwitchToForkedChild();
 
   const char* path() const { return path_; }
+  const char* run_dir() const { return run_dir_; }
 
  private:
   void* Reserve(uint32_t record_bytes);
@@ -64,7 +76,10 @@ class HitFileWriter {
   static constexpr size_t kReservedAddressSpace = size_t(4) << 30;
   static constexpr uint64_t kGrowthStep = 64 * 1024;
 
-  char directory_[1024] = {};
+  char run_dir_[1024] = {};
+  // Who owns the run directory: a process running as anyone else (after a setuid and an exec,
+  // or a setuid and a fork) records in that user's own directory there.
+  uid_t run_dir_owner_ = 0;
   char path_[1152] = {};
   char unpublished_path_[1152 + sizeof(kUnpublishedSuffix)] = {};
   uint8_t* base_ = nullptr;  // start of the reserved address range; never moves

@@ -6,6 +6,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "run_directory.h"
+
 namespace pycov {
 namespace {
 
@@ -22,9 +24,12 @@ CodeLocation LocationFrom(const nlohmann::json& value) {
 std::vector<PythonEvent> ReadPythonEvents(const std::string& run_dir) {
   std::vector<PythonEvent> events;
   std::error_code ec;
-  for (const auto& entry : std::filesystem::directory_iterator(run_dir, ec)) {
-    if (entry.path().extension() != ".events") continue;
-    std::ifstream in(entry.path());
+  std::vector<std::filesystem::path> files;
+  for (const auto& directory : RecordingDirectories(run_dir))
+    for (const auto& entry : std::filesystem::directory_iterator(directory, ec))
+      if (entry.path().extension() == ".events") files.push_back(entry.path());
+  for (const auto& file : files) {
+    std::ifstream in(file);
     for (std::string line; std::getline(in, line);) {
       auto parsed = nlohmann::json::parse(line, nullptr, false);
       if (!parsed.is_object() || !parsed.contains("event")) continue;

@@ -23,6 +23,7 @@
 #include "run_config.h"
 #include "program_launch.h"
 #include "python_bootstrap.h"
+#include "run_directory.h"
 #include "unmeasured_processes.h"
 #include "sandbox/observation_log.h"
 
@@ -439,9 +440,17 @@ int MeasureProgram(const RunOptions& options, MeasuredRun& measured, sandbox::Fo
     policy.follow = follow;
     policy.timeout_seconds = options.timeout_seconds;
     policy.orphan_grace_seconds = options.orphan_grace_seconds;
+    // A child that switched user (subprocess's user=, su, runuser) cannot use pycov's own
+    // directory: it gets one of its user's before it starts Python. Where that fails (pycov is
+    // not root), its bootstrap says it is not measured, and why.
+    OtherUserDirectories other_users(run_dir.path);
     auto supervised = sandbox::Supervise(
         {argv, environment}, policy,
-        [&](const sandbox::ExecRequest& request) { return DecideExec(request, bootstrap_environment, interpreters); },
+        [&](const sandbox::ExecRequest& request) {
+          sandbox::ExecVerdict verdict = DecideExec(request, bootstrap_environment, interpreters);
+          if (!verdict.program_kind.empty()) (void)other_users.PrepareFor(request.tgid);
+          return verdict;
+        },
         log_path,
         // What is not Python is not changed: its environment need not be read.
         [&](const std::string& executable) { return interpreters.Classify(executable) != InterpreterKind::kNotPython; });

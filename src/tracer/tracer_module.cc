@@ -37,18 +37,21 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <iterator>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "run_config.h"
@@ -60,6 +63,7 @@ namespace {
 
 using pycov::FileSelection;
 using pycov::RunConfig;
+using pycov::hitfile::MakeOtherUserDirectory;
 using pycov::hitfile::HitFileWriter;
 using pycov::hitfile::kThreadKinds;
 using pycov::hitfile::ThreadKind;
@@ -1656,22 +1660,94 @@ bool WrapOsExit() {
   PyObject* os_module = PyImport_ImportModule("os");
   if (os_module == nullptr) return false;
   g->original_os_exit = PyObject_GetAttrString(os_module, "_exit");
+  PyObject* posix_module = PyImport_ImportModule("posix");
   PyObject* module_name = PyUnicode_FromString("posix");
-  PyObject* wrapper = g->original_os_exit != nullptr && module_name != nullptr
-                          ? PyCFunction_NewEx(&kOsExitDef, nullptr, module_name)
+  // Bound to the posix module, as the original is (its __self__).
+  PyObject* wrapper = g->original_os_exit != nullptr && posix_module != nullptr && module_name != nullptr
+                          ? PyCFunction_NewEx(&kOsExitDef, posix_module, module_name)
                           : nullptr;
   bool ok = wrapper != nullptr && PyObject_SetAttrString(os_module, "_exit", wrapper) == 0;
   Py_XDECREF(wrapper);
   Py_XDECREF(module_name);
+  Py_XDECREF(posix_module);
   Py_DECREF(os_module);
+  return ok;
+}
+
+// A program that drops root itself (os.setuid and the like: a daemon once it has bound its
+// port) forks its workers as the new user, and those can create no hit file in pycov's
+// directory: the user gets one of its own first, while the process still may make it. A
+// process not running as root cannot, and does not wrap these functions.
+struct UserChangingFunction {
+  const char* name;
+  int effective_user_argument;  // which argument the new effective user is
+};
+constexpr UserChangingFunction kUserChangingFunctions[] = {
+    {"setuid", 0}, {"seteuid", 0}, {"setreuid", 1}, {"setresuid", 1}};
+constexpr size_t kUserChangingCount = std::size(kUserChangingFunctions);
+PyMethodDef g_user_changing_defs[kUserChangingCount];
+PyObject* g_user_changing_originals[kUserChangingCount];  // the os module's own functions
+
+// One function per wrapper: its `self` is the posix module, as the original's is, so that its
+// repr, qualname and signature are the original's ("<built-in function setuid>").
+template <size_t kIndex>
+PyObject* ChangeUser(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
+  const int position = kUserChangingFunctions[kIndex].effective_user_argument;
+  if (position < nargs && PyLong_Check(args[position])) {
+    const long user = PyLong_AsLong(args[position]);
+    if (user == -1 && PyErr_Occurred()) PyErr_Clear();  // the function itself says what is wrong
+    if (user >= 0 && uid_t(user) != geteuid()) {
+      const int saved_errno = errno;
+      MakeOtherUserDirectory(g->writer.run_dir(), uid_t(user), getegid());
+      errno = saved_errno;
+    }
+  }
+  return PyObject_Vectorcall(g_user_changing_originals[kIndex], args, size_t(nargs), nullptr);
+}
+
+template <size_t... kIndex>
+constexpr std::array<_PyCFunctionFast, kUserChangingCount> UserChangingWrappers(std::index_sequence<kIndex...>) {
+  return {ChangeUser<kIndex>...};
+}
+
+bool WrapUserChangingFunctions() {
+  if (geteuid() != 0) return true;
+  static constexpr auto kWrappers = UserChangingWrappers(std::make_index_sequence<kUserChangingCount>());
+  PyObject* os_module = PyImport_ImportModule("os");
+  PyObject* posix_module = PyImport_ImportModule("posix");
+  PyObject* module_name = PyUnicode_FromString("posix");
+  bool ok = os_module != nullptr && posix_module != nullptr && module_name != nullptr;
+  for (size_t i = 0; ok && i < kUserChangingCount; ++i) {
+    PyObject* original = PyObject_GetAttrString(os_module, kUserChangingFunctions[i].name);
+    if (original == nullptr) {
+      PyErr_Clear();  // not on this system
+      continue;
+    }
+    g_user_changing_originals[i] = original;  // kept for the process's life
+    // The wrapper answers help() and inspect as the original does.
+    const char* doc = PyCFunction_Check(original) ? reinterpret_cast<PyCFunctionObject*>(original)->m_ml->ml_doc : nullptr;
+    g_user_changing_defs[i] = {kUserChangingFunctions[i].name, reinterpret_cast<PyCFunction>(reinterpret_cast<void*>(kWrappers[i])),
+                               METH_FASTCALL, doc};
+    // Bound to the posix module, as the original is (__self__, inspect's signature).
+    PyObject* wrapper = PyCFunction_NewEx(&g_user_changing_defs[i], posix_module, module_name);
+    ok = wrapper != nullptr && PyObject_SetAttrString(os_module, kUserChangingFunctions[i].name, wrapper) == 0;
+    Py_XDECREF(wrapper);
+  }
+  Py_XDECREF(module_name);
+  Py_XDECREF(posix_module);
+  Py_XDECREF(os_module);
   return ok;
 }
 
 // The file is created by the first observation: most processes make none, and creating a file
 // costs each process tens of microseconds at start.
-void NameEventsFile(const char* run_dir) {
+// It goes beside the process's hit file: in the run directory, or its user's directory there.
+void NameEventsFile(const char* hit_file) {
+  const char* slash = std::strrchr(hit_file, '/');
+  const int directory_length = slash != nullptr ? int(slash - hit_file) : 1;
   char path[PATH_MAX];
-  std::snprintf(path, sizeof(path), "%s/%d-%lld.events", run_dir, int(getpid()), (long long)NowUnixNs());
+  std::snprintf(path, sizeof(path), "%.*s/%d-%lld.events", directory_length, slash != nullptr ? hit_file : ".",
+                int(getpid()), (long long)NowUnixNs());
   g->events_path = path;
 }
 
@@ -1680,7 +1756,14 @@ void NameEventsFile(const char* run_dir) {
 
 void AfterForkInChild() {
   if (g == nullptr || !g->started) return;
-  g->writer.SwitchToForkedChild();
+  if (!g->writer.SwitchToForkedChild()) {
+    // Said where the bootstrap says a process is not measured: the process's stderr. (A
+    // process that dropped root from C code, so that pycov made no directory for its user.)
+    char message[PATH_MAX + 200];
+    const int length = std::snprintf(message, sizeof(message), "pycov: warning: pid %d is not measured: cannot create %s: %s\n",
+                                     int(getpid()), g->writer.path(), strerrordesc_np(errno));
+    if (length > 0) (void)!write(STDERR_FILENO, message, std::min(size_t(length), sizeof(message) - 1));
+  }
   ++g_fork_generation;
   // The thread that forked is the child's main thread; threads it starts are new.
   g->main_thread = PyThread_get_thread_ident();
@@ -1899,7 +1982,17 @@ PyObject* Start(PyObject*, PyObject* args) {
 
   std::string config_text = ReadFile(std::string(run_dir) + "/config");
   if (config_text.empty()) {
-    PyErr_Format(PyExc_RuntimeError, "no run configuration in %s", run_dir);
+    struct stat run_dir_status {};
+    if (stat(run_dir, &run_dir_status) == 0 && run_dir_status.st_uid != geteuid()) {
+      // pycov opens the run directory to a user only when it sees a process of that user
+      // start Python, which the supervisor sees, and only as root.
+      PyErr_Format(PyExc_RuntimeError,
+                   "it runs as user %u, who cannot read the run directory %s (a child that switches user is "
+                   "measured when pycov runs as root, under its supervisor)",
+                   unsigned(geteuid()), run_dir);
+    } else {
+      PyErr_Format(PyExc_RuntimeError, "no run configuration in %s", run_dir);
+    }
     return nullptr;
   }
   g = new ProcessTracer();
@@ -1932,20 +2025,25 @@ PyObject* Start(PyObject*, PyObject* args) {
 
   uint32_t flags = g->branch ? uint32_t(pycov::hitfile::kFlagBranch) : 0u;
   if (!g->writer.Open(run_dir, flags, argv_bytes)) {
-    PyErr_SetFromErrnoWithFilename(PyExc_OSError, run_dir);
+    // The hit file it could not create, once its name is known.
+    PyErr_SetFromErrnoWithFilename(PyExc_OSError, *g->writer.path() != '\0' ? g->writer.path() : run_dir);
     return nullptr;
   }
   if (!WrapSysTraceFunctions()) {
     if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "cannot wrap sys.settrace and sys.gettrace");
     return nullptr;
   }
-  NameEventsFile(run_dir);
+  NameEventsFile(g->writer.path());
   if (!WrapOsExit() || PySys_AddAuditHook(AuditHook, nullptr) != 0) {
     if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "cannot install pycov's observation hooks");
     return nullptr;
   }
   if (!WrapStartNewThread()) {
     if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "cannot wrap _thread.start_new_thread");
+    return nullptr;
+  }
+  if (!WrapUserChangingFunctions()) {
+    if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "cannot wrap os.setuid and the like");
     return nullptr;
   }
   g->main_thread = PyThread_get_thread_ident();

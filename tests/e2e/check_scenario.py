@@ -41,6 +41,18 @@ def marked_lines(path):
         return {n for n, text in enumerate(source, 1) if MARK in text}
 
 
+def files_of_the_program(work, program):
+    """The program's script and each helper module its text names ("helpers/NAME.py",
+    os.path.join("helpers", "NAME.py"), helpers.NAME), as absolute paths."""
+    if not program or not program[0].endswith(".py"):
+        return set()
+    script = os.path.join(work, program[0])
+    with open(script, encoding="utf-8") as source:
+        names = set(re.findall(r"""helpers(?:/|\.|["'],\s*["'])(\w+)""", source.read()))
+    helpers = {os.path.join(work, "helpers", name + ".py") for name in names}
+    return {script} | {path for path in helpers if os.path.exists(path)}
+
+
 def marked_arcs(path):
     arcs = set()
     with open(path, encoding="utf-8") as source:
@@ -145,6 +157,10 @@ def main():
         # coverage.py also measures some dist-packages files outside it.)
         files = sorted(p for p in set(ours.measured_files()) | set(ref.measured_files())
                        if p.startswith(work + os.sep) or args.run_option)
+        if args.expect == "superset":
+            # The program's own file and the helpers it names, even where neither run measured
+            # them: their marks must still be met.
+            files = sorted(set(files) | files_of_the_program(work, args.program))
         for path in files:
             got = set(ours.lines(path) or ())
             want = set(ref.lines(path) or ())

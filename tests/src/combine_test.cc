@@ -1,8 +1,13 @@
 #include "combine.h"
 
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
 
 #include "hit_file_format.h"
@@ -61,6 +66,70 @@ TEST(Combine, FilesWithNoHitsAreLeftOut) {
   auto run = CombineHitFiles(dir.path(), false);
   ASSERT_TRUE(run.ok());
   EXPECT_TRUE(run->data.files.empty());
+}
+
+// A process that switched user records in that user's directory of the run: its lines are
+// combined with the rest. A link named like such a directory is not followed.
+TEST(Combine, ReadsTheDirectoriesOfOtherUsers) {
+  if (geteuid() != 0) GTEST_SKIP() << "giving a directory to another user takes root";
+  TestDir dir, elsewhere;
+  dir.Write("config", "branch=0\n");
+  hitfile::HitFileWriter writer;
+  ASSERT_TRUE(writer.Open(dir.path(), 0, ""));
+  RecordLines(writer, "/p/shared.py", {1});
+  constexpr uid_t kDaemon = 1;
+  ASSERT_TRUE(hitfile::MakeOtherUserDirectory(dir.path().c_str(), kDaemon, kDaemon));
+  const std::string users_directory = dir.path() + "/uid-1";
+  struct stat status {};
+  ASSERT_EQ(stat(users_directory.c_str(), &status), 0);
+  EXPECT_EQ(status.st_uid, kDaemon);
+  EXPECT_EQ(status.st_mode & 07777, 0700u);
+  ASSERT_EQ(stat(dir.path().c_str(), &status), 0);
+  EXPECT_EQ(status.st_mode & 07777, 0711u);  // through, not listed
+  ASSERT_EQ(stat((dir.path() + "/config").c_str(), &status), 0);
+  EXPECT_EQ(status.st_mode & 07777, 0644u);
+
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    if (setgid(kDaemon) != 0 || setuid(kDaemon) != 0 || !writer.SwitchToForkedChild()) _exit(2);
+    int32_t file = writer.AddFile("/p/child.py");
+    uint8_t* bits = file >= 0 ? writer.AllocateLines(uint32_t(file), 64) : nullptr;
+    if (bits == nullptr) _exit(3);
+    bits[0] |= 1u << 4;
+    _exit(0);
+  }
+  int status_code = 0;
+  waitpid(child, &status_code, 0);
+  ASSERT_TRUE(WIFEXITED(status_code) && WEXITSTATUS(status_code) == 0) << status_code;
+  ASSERT_EQ(std::distance(std::filesystem::directory_iterator(users_directory), {}), 1);
+
+  hitfile::HitFileWriter planted;
+  ASSERT_TRUE(planted.Open(elsewhere.path(), 0, ""));
+  RecordLines(planted, "/p/planted.py", {2});
+  std::filesystem::create_directory_symlink(elsewhere.path(), dir.path() + "/uid-7");
+
+  auto run = CombineHitFiles(dir.path(), false);
+  ASSERT_TRUE(run.ok()) << run.error().message;
+  EXPECT_TRUE(run->warnings.empty());
+  ASSERT_EQ(run->processes.size(), 2u);
+  EXPECT_EQ(run->data.files.at("/p/child.py").lines, (std::set<int32_t>{4}));
+  EXPECT_EQ(run->data.files.count("/p/planted.py"), 0u);
+}
+
+// Only a directory that is the user's is taken for one: not a link, not someone else's.
+TEST(Combine, AUsersDirectoryMustBeTheUsers) {
+  if (geteuid() != 0) GTEST_SKIP() << "giving a directory to another user takes root";
+  TestDir dir;
+  dir.Write("config", "branch=0\n");
+  std::filesystem::create_directory(dir.path() + "/uid-2");  // root's
+  errno = 0;
+  EXPECT_FALSE(hitfile::MakeOtherUserDirectory(dir.path().c_str(), 2, 2));
+  EXPECT_EQ(errno, EEXIST);
+  std::filesystem::create_directory_symlink("/tmp", dir.path() + "/uid-3");
+  EXPECT_FALSE(hitfile::MakeOtherUserDirectory(dir.path().c_str(), 3, 3));
+  EXPECT_TRUE(hitfile::MakeOtherUserDirectory(dir.path().c_str(), 4, 4));
+  EXPECT_TRUE(hitfile::MakeOtherUserDirectory(dir.path().c_str(), 4, 4));  // made before: the user's
 }
 
 TEST(Combine, MissingRunDirectoryIsAnError) {

@@ -15,9 +15,10 @@ inline constexpr uint32_t kFormatVersion = 2;
 inline constexpr uint32_t kHeaderSize = 4096;
 inline constexpr uint32_t kMaxArgvBytes = 2048;
 
-// Where hit files are: in the run directory for the processes of its owner (pycov's user), and
-// for a process that runs as another user N (a child that switched user) in the directory
-// `uid-N` inside it, owned by N, which `pycov run` makes before such a process starts Python.
+// Where hit files are: in the run directory for the processes that may write there (pycov's
+// user, root), and for a process that runs as another user N (a child that switched user) in
+// the directory `uid-N` inside it, owned by N, which pycov makes before such a process starts
+// Python or a root process becomes N.
 inline constexpr char kOtherUserDirectoryPrefix[] = "uid-";
 
 enum HeaderFlags : uint32_t {

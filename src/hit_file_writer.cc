@@ -82,8 +82,9 @@ HitFileWriter::~HitFileWriter() {
 }
 
 bool HitFileWriter::CreateFile(int* fd_out) {
+  // Root writes in anyone's run directory; another user in its own directory there.
   const uid_t user = geteuid();
-  if (user == run_dir_owner_) {
+  if (user == run_dir_owner_ || faccessat(AT_FDCWD, run_dir_, W_OK | X_OK, AT_EACCESS) == 0) {
     std::snprintf(path_, sizeof(path_), "%s/%d-%llu.hits", run_dir_, int(getpid()),
                   static_cast<unsigned long long>(NowUnixNs()));
   } else {

@@ -27,8 +27,8 @@ class HitFileWriter {
   ~HitFileWriter();
 
   /// Creates a new hit file in the run directory `run_dir` (in its uid-N directory when the
-  /// process runs as another user than the directory's owner) and maps it. Returns false
-  /// (errno set) on failure.
+  /// process runs as another user, who may not write in the run directory) and maps it.
+  /// Returns false (errno set) on failure.
   bool Open(std::string_view run_dir, uint32_t flags, std::string_view argv_nul_separated);
 
   /// Writes a file record; returns the file's index, or -1 when the file cannot grow.
@@ -77,8 +77,8 @@ class HitFileWriter {
   static constexpr uint64_t kGrowthStep = 64 * 1024;
 
   char run_dir_[1024] = {};
-  // Who owns the run directory: a process running as anyone else (after a setuid and an exec,
-  // or a setuid and a fork) records in that user's own directory there.
+  // Who owns the run directory: a process running as another user (after a setuid and an
+  // exec, or a setuid and a fork) that may not write there records in its user's directory.
   uid_t run_dir_owner_ = 0;
   char path_[1152] = {};
   char unpublished_path_[1152 + sizeof(kUnpublishedSuffix)] = {};

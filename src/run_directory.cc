@@ -54,7 +54,9 @@ OtherUserDirectories::OtherUserDirectories(std::string run_dir) : run_dir_(std::
 Status OtherUserDirectories::PrepareFor(pid_t pid) {
   auto credentials = EffectiveCredentials(pid);
   if (!credentials) return credentials.error();
-  if (credentials->user == geteuid() || prepared_.count(credentials->user) != 0) return Ok();
+  // Root writes in the run directory itself (hit_file_writer.cc).
+  if (credentials->user == geteuid() || credentials->user == 0 || prepared_.count(credentials->user) != 0)
+    return Ok();
   if (!hitfile::MakeOtherUserDirectory(run_dir_.c_str(), credentials->user, credentials->group))
     return Error{fmt::format("cannot make a directory in {} for user {}: {}", run_dir_, credentials->user,
                              std::strerror(errno))};

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 #include "hit_file_format.h"
@@ -130,6 +131,17 @@ TEST(Combine, AUsersDirectoryMustBeTheUsers) {
   EXPECT_FALSE(hitfile::MakeOtherUserDirectory(dir.path().c_str(), 3, 3));
   EXPECT_TRUE(hitfile::MakeOtherUserDirectory(dir.path().c_str(), 4, 4));
   EXPECT_TRUE(hitfile::MakeOtherUserDirectory(dir.path().c_str(), 4, 4));  // made before: the user's
+}
+
+// Root may write in any run directory: a root child of a run by another user (sudo) records
+// there, as pycov's own user does, without a directory of its own.
+TEST(Combine, RootRecordsInTheRunDirectoryOfAnotherUser) {
+  if (geteuid() != 0) GTEST_SKIP() << "takes root";
+  TestDir dir;
+  ASSERT_EQ(chown(dir.path().c_str(), 1, 1), 0);
+  hitfile::HitFileWriter writer;
+  ASSERT_TRUE(writer.Open(dir.path(), 0, "")) << std::strerror(errno);
+  EXPECT_EQ(std::filesystem::path(writer.path()).parent_path(), dir.path());
 }
 
 TEST(Combine, MissingRunDirectoryIsAnError) {

@@ -57,8 +57,9 @@ bool MakeOtherUserDirectory(const char* run_dir, uid_t user, gid_t group) {
   char directory[1152];
   std::snprintf(directory, sizeof(directory), "%s/%s%u", run_dir, kOtherUserDirectoryPrefix, unsigned(user));
   struct stat status {};
+  if (stat(run_dir, &status) == 0 && status.st_uid == user) return true;  // the user's own run
   if (lstat(directory, &status) == 0) {
-    // Made before (for this user, or by a process of this user's, which cannot make one).
+    // Made before, for this user: the user itself could not have made it, nor a link there.
     if (S_ISDIR(status.st_mode) && status.st_uid == user) return true;
     errno = EEXIST;
     return false;

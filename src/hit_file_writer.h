@@ -3,11 +3,11 @@
 // takes no locks; none allocates heap memory after Open(), so the fork-child switch is safe.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
-
-#include <sys/types.h>
 
 #include "hit_file_format.h"
 
@@ -16,7 +16,8 @@ namespace pycov::hitfile {
 /// Makes `user`'s directory in the run directory `run_dir` (uid-N, owned by the user, closed to
 /// others) for a process about to run as that user, and lets others through the run directory
 /// (not list it) and read its configuration. True when the directory is there and the user's,
-/// made now or before; false (errno set) when it cannot be (only root may give one away).
+/// made now or before, or when the run directory is the user's own (nothing to make); false
+/// (errno set) when it cannot be (only root may give one away).
 bool MakeOtherUserDirectory(const char* run_dir, uid_t user, gid_t group);
 
 class HitFileWriter {

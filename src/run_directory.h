@@ -1,6 +1,7 @@
 // The run directory of one `pycov run`: the run configuration, and the hit and events files
-// its processes leave (hit_file_format.h says where). Processes of pycov's own user record
-// in it; a process that switched user records in a directory of that user's, inside it.
+// its processes leave (hit_file_format.h says where). Processes that may write in it (pycov's
+// own user, root) record there; a process that switched to another user records in a
+// directory of that user's, inside it.
 #pragma once
 
 #include <sys/types.h>

@@ -1,12 +1,15 @@
 #include "coverage_report.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <map>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "md5.h"
 #include "source_analysis.h"
 
 namespace pycov {
@@ -44,6 +47,73 @@ bool HumanLess(const std::string& a, const std::string& b) {
   return a.size() - i < b.size() - j;
 }
 
+// The source lines as coverage.py hashes them for LCOV. The analysis split the text at \n, read
+// as coverage.py reads a file (\r\n and \r made \n, form feeds blanked); str.splitlines(),
+// which coverage.py uses here, also ends a line at \v, \x1c, \x1d, \x1e, U+0085, U+2028 and
+// U+2029. Line N is at index N-1.
+std::vector<std::string> LinesAsCoveragePySplitsThem(const std::vector<std::string>& decoded_lines) {
+  std::string text;
+  for (const auto& line : decoded_lines) text += line + "\n";
+  std::vector<std::string> lines;
+  std::string current;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    size_t separator = 0;  // bytes of a line separator starting here
+    if (c == '\n' || c == '\v' || c == 0x1c || c == 0x1d || c == 0x1e) separator = 1;
+    else if (c == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0x85) separator = 2;
+    else if (c == 0xe2 && i + 2 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0x80 &&
+             (static_cast<unsigned char>(text[i + 2]) == 0xa8 || static_cast<unsigned char>(text[i + 2]) == 0xa9))
+      separator = 3;
+    if (separator == 0) {
+      current.push_back(char(c));
+      continue;
+    }
+    lines.push_back(std::move(current));
+    current.clear();
+    i += separator - 1;
+  }
+  if (!current.empty()) lines.push_back(std::move(current));
+  return lines;
+}
+
+std::string LineChecksum(const std::vector<std::string>& lines, int32_t line) {
+  const std::string_view text = line >= 1 && size_t(line) <= lines.size() ? std::string_view(lines[line - 1]) : "";
+  const auto digest = Md5(text);
+  return Base64WithoutPadding(digest.data(), digest.size());
+}
+
+// Cobertura's rates: a fraction with 4 significant digits, "1" when there is nothing to count.
+std::string Rate(size_t hit, size_t total) {
+  if (total == 0) return "1";
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.4g", double(hit) / double(total));
+  return text;
+}
+
+std::string XmlEscaped(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      default: out.push_back(c);
+    }
+  }
+  return out;
+}
+
+// A Markdown table cell: a pipe in a file name would end it.
+std::string MarkdownCell(std::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '|') out += "\\";
+    out.push_back(c);
+  }
+  return out;
+}
+
 }  // namespace
 
 double FileReport::PercentCovered() const { return Percent(statements.size(), missing.size()); }
@@ -69,8 +139,8 @@ CoverageReport BuildCoverageReport(const CoverageData& data, const std::string& 
     file.name = RelativeName(path, cwd);
     file.statements = analysis->statements;
     file.excluded = analysis->excluded;
-    for (int32_t line : analysis->TranslateLines(data.ExecutedLines(path)))
-      if (file.statements.count(line)) file.executed.insert(line);
+    file.executed = analysis->TranslateLines(data.ExecutedLines(path));
+    file.source_lines = std::move(analysis->source_lines);
     std::set_difference(file.statements.begin(), file.statements.end(), file.executed.begin(), file.executed.end(),
                         std::inserter(file.missing, file.missing.end()));
     report.total_statements += file.statements.size();
@@ -132,6 +202,104 @@ std::string RenderJsonReport(const CoverageReport& report, bool has_arcs) {
               {"files", files},
               {"totals", summary(report.total_statements, report.total_missing, total_excluded)}};
   return out.dump(2) + "\n";
+}
+
+std::string RenderLcovReport(const CoverageReport& report) {
+  // coverage.py goes through the files in the order of their paths.
+  std::vector<const FileReport*> files;
+  for (const auto& file : report.files) files.push_back(&file);
+  std::sort(files.begin(), files.end(), [](const FileReport* a, const FileReport* b) { return a->path < b->path; });
+  std::string out;
+  for (const FileReport* file : files) {
+    const std::vector<std::string> lines = LinesAsCoveragePySplitsThem(file->source_lines);
+    out += "TN:\nSF:" + file->name + "\n";
+    for (int32_t line : file->executed) out += fmt::format("DA:{},1,{}\n", line, LineChecksum(lines, line));
+    for (int32_t line : file->missing) out += fmt::format("DA:{},0,{}\n", line, LineChecksum(lines, line));
+    out += fmt::format("LF:{}\nLH:{}\nend_of_record\n", file->statements.size(), file->executed.size());
+  }
+  return out;
+}
+
+std::string RenderCoberturaReport(const CoverageReport& report, const std::string& cwd) {
+  struct Package {
+    std::vector<const FileReport*> files;
+    size_t lines = 0;
+    size_t hits = 0;
+  };
+  std::map<std::string, Package> packages;
+  std::set<std::string> sources;
+  for (const auto& file : report.files) {
+    // A name relative to the current directory has it as its source; an absolute one, "".
+    sources.insert(file.name == file.path ? "" : cwd);
+    const size_t slash = file.name.rfind('/');
+    std::string package = slash == std::string::npos ? "." : file.name.substr(0, slash);
+    std::replace(package.begin(), package.end(), '/', '.');
+    Package& into = packages[package];
+    into.files.push_back(&file);
+    into.lines += file.statements.size();
+    into.hits += file.statements.size() - file.missing.size();
+  }
+  std::vector<std::string> package_names;
+  for (const auto& [name, package] : packages) package_names.push_back(name);
+  std::sort(package_names.begin(), package_names.end(), HumanLess);
+  std::vector<std::string> source_list(sources.begin(), sources.end());
+  std::sort(source_list.begin(), source_list.end(), HumanLess);
+
+  const auto millis = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
+  std::string out = "<?xml version=\"1.0\" ?>\n";
+  out += fmt::format("<coverage version=\"pycov-{}\" timestamp=\"{}\" lines-valid=\"{}\" lines-covered=\"{}\" "
+                     "line-rate=\"{}\" branches-covered=\"0\" branches-valid=\"0\" branch-rate=\"0\" complexity=\"0\">\n",
+                     PYCOV_VERSION, millis, report.total_statements, report.total_statements - report.total_missing,
+                     Rate(report.total_statements - report.total_missing, report.total_statements));
+  out += "\t<!-- Generated by pycov -->\n";
+  out += "\t<!-- Based on https://raw.githubusercontent.com/cobertura/web/master/htdocs/xml/coverage-04.dtd -->\n";
+  out += "\t<sources>\n";
+  for (const auto& source : source_list) out += "\t\t<source>" + XmlEscaped(source) + "</source>\n";
+  out += "\t</sources>\n\t<packages>\n";
+  for (const auto& name : package_names) {
+    const Package& package = packages[name];
+    out += fmt::format("\t\t<package name=\"{}\" line-rate=\"{}\" branch-rate=\"0\" complexity=\"0\">\n\t\t\t<classes>\n",
+                       XmlEscaped(name), Rate(package.hits, package.lines));
+    std::vector<const FileReport*> files = package.files;
+    std::sort(files.begin(), files.end(), [](const FileReport* a, const FileReport* b) { return HumanLess(a->name, b->name); });
+    for (const FileReport* file : files) {
+      const size_t slash = file->name.rfind('/');
+      const std::string class_name = slash == std::string::npos ? file->name : file->name.substr(slash + 1);
+      out += fmt::format("\t\t\t\t<class name=\"{}\" filename=\"{}\" complexity=\"0\" line-rate=\"{}\" branch-rate=\"0\">\n"
+                         "\t\t\t\t\t<methods/>\n",
+                         XmlEscaped(class_name), XmlEscaped(file->name),
+                         Rate(file->statements.size() - file->missing.size(), file->statements.size()));
+      if (file->statements.empty()) {
+        out += "\t\t\t\t\t<lines/>\n";
+      } else {
+        out += "\t\t\t\t\t<lines>\n";
+        for (int32_t line : file->statements)
+          out += fmt::format("\t\t\t\t\t\t<line number=\"{}\" hits=\"{}\"/>\n", line, file->missing.count(line) ? 0 : 1);
+        out += "\t\t\t\t\t</lines>\n";
+      }
+      out += "\t\t\t\t</class>\n";
+    }
+    out += "\t\t\t</classes>\n\t\t</package>\n";
+  }
+  out += "\t</packages>\n</coverage>\n";
+  return out;
+}
+
+std::string RenderMarkdownReport(const CoverageReport& report, bool show_missing) {
+  std::string out = show_missing ? "| Name | Stmts | Miss | Cover | Missing |\n|---|---:|---:|---:|---|\n"
+                                 : "| Name | Stmts | Miss | Cover |\n|---|---:|---:|---:|\n";
+  for (const auto& file : report.files) {
+    out += fmt::format("| {} | {} | {} | {}% |", MarkdownCell(file.name), file.statements.size(), file.missing.size(),
+                       DisplayPercent(file.PercentCovered()));
+    if (show_missing) out += " " + FormatLineRanges(file.statements, file.missing) + " |";
+    out += "\n";
+  }
+  out += fmt::format("| **TOTAL** | **{}** | **{}** | **{}%** |", report.total_statements, report.total_missing,
+                     DisplayPercent(report.TotalPercent()));
+  if (show_missing) out += " |";
+  return out + "\n";
 }
 
 }  // namespace pycov

@@ -15,9 +15,12 @@ struct FileReport {
   std::string path;  // absolute, as in the data file
   std::string name;  // relative to the current directory when under it
   std::set<int32_t> statements;
-  std::set<int32_t> executed;  // translated to statement first lines, statements only
+  // Translated to statement first lines; as coverage.py's `executed`, also lines that ran but
+  // are not statements (excluded ones, a `# pragma: no cover` line that ran).
+  std::set<int32_t> executed;
   std::set<int32_t> missing;
   std::set<int32_t> excluded;
+  std::vector<std::string> source_lines;  // the decoded source, line N at index N-1
 
   double PercentCovered() const;
 };
@@ -41,5 +44,16 @@ std::string RenderTextReport(const CoverageReport& report, bool show_missing);
 
 /// JSON in the shape of coverage.py's json report ("meta", "files", "totals").
 std::string RenderJsonReport(const CoverageReport& report, bool has_arcs);
+
+/// LCOV, as coverage.py writes it: per file its executed, then its missing statements, each
+/// with the checksum of its source line (genhtml can check them), and the line totals.
+std::string RenderLcovReport(const CoverageReport& report);
+
+/// Cobertura XML, as coverage.py writes it: files grouped by directory into packages, each
+/// statement a line with its hits (0 or 1). `cwd` is where relative names start.
+std::string RenderCoberturaReport(const CoverageReport& report, const std::string& cwd);
+
+/// A Markdown table of the text report's columns, for a CI job's summary or a comment.
+std::string RenderMarkdownReport(const CoverageReport& report, bool show_missing);
 
 }  // namespace pycov

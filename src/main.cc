@@ -27,7 +27,7 @@ constexpr const char* kUsage =
     "usage:\n"
     "  pycov run    [OPTIONS] [--] (SCRIPT | -m MODULE) [ARGS...]\n"
     "  pycov doctor [OPTIONS] [--] (SCRIPT | -m MODULE) [ARGS...]\n"
-    "  pycov report [--show-missing] [--format text|json] [--data-file PATH] [-o PATH]\n"
+    "  pycov report [--show-missing] [--format text|json|lcov|xml|markdown] [--data-file PATH] [-o PATH]\n"
     "  pycov kb list | kb show ID-OR-SLUG | kb check [DIR]\n"
     "  pycov explain ID-OR-SLUG\n"
     "  pycov bundle show FILE [--member NAME]\n"
@@ -45,7 +45,8 @@ int ReportCommand(std::vector<std::string> args) {
   std::string output;
   bool show_missing = false;
   app.add_option("--data-file", data_file, "data file to read (default: .coverage)");
-  app.add_option("--format", format, "text or json")->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--format", format, "text, json, lcov, xml (Cobertura) or markdown")
+      ->check(CLI::IsMember({"text", "json", "lcov", "xml", "markdown"}));
   app.add_option("-o,--output", output, "write the report to this file instead of stdout");
   app.add_flag("-m,--show-missing", show_missing, "show line numbers of statements not run");
   std::reverse(args.begin(), args.end());
@@ -68,13 +69,17 @@ int ReportCommand(std::vector<std::string> args) {
   for (const auto& problem : report.problems) fmt::print(stderr, "pycov: error: {}\n", problem);
   if (data->has_arcs)
     fmt::print(stderr, "pycov: note: {} holds branch data; this report counts statements only "
-                       "(Branch and BrPart columns are not implemented yet)\n", data_file);
+                       "(branch figures are not implemented yet; `python3 -m coverage report` reads the file)\n",
+               data_file);
   if (report.files.empty() && report.problems.empty()) {
     fmt::print(stderr, "pycov: error: no data to report in {}\n", data_file);
     return pycov::kExitFindings;
   }
-  std::string text = format == "json" ? pycov::RenderJsonReport(report, data->has_arcs)
-                                      : pycov::RenderTextReport(report, show_missing);
+  std::string text = format == "json"       ? pycov::RenderJsonReport(report, data->has_arcs)
+                     : format == "lcov"     ? pycov::RenderLcovReport(report)
+                     : format == "xml"      ? pycov::RenderCoberturaReport(report, cwd)
+                     : format == "markdown" ? pycov::RenderMarkdownReport(report, show_missing)
+                                            : pycov::RenderTextReport(report, show_missing);
   if (output.empty()) {
     fmt::print("{}", text);
   } else {

@@ -219,9 +219,20 @@ Result<SourceAnalysis> AnalyzeSource(const std::string& path, const std::vector<
   std::stringstream buffer;
   buffer << in.rdbuf();
   std::string bytes = buffer.str();
-  // Form feeds confuse tokenize's column counting (bpo-19035): coverage.py blanks them.
-  for (char& c : bytes)
-    if (c == '\f') c = ' ';
+  // As coverage.py reads a file: \r\n and a lone \r become \n (line numbers are counted so),
+  // and form feeds, which confuse tokenize's column counting (bpo-19035), become spaces.
+  std::string normalized;
+  normalized.reserve(bytes.size());
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    const char c = bytes[i];
+    if (c == '\r') {
+      normalized.push_back('\n');
+      if (i + 1 < bytes.size() && bytes[i + 1] == '\n') ++i;
+    } else {
+      normalized.push_back(c == '\f' ? ' ' : c);
+    }
+  }
+  bytes = std::move(normalized);
 
   if (auto started = EnsurePythonRuntime(); !started) return started.error();
   PyGILState_STATE gil = PyGILState_Ensure();

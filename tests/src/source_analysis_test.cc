@@ -53,6 +53,15 @@ TEST(SourceAnalysis, EmptyFileHasNoStatements) {
   EXPECT_TRUE(analysis->statements.empty());
 }
 
+// coverage.py reads \r\n and a lone \r as \n, and counts lines so.
+TEST(SourceAnalysis, ALoneCarriageReturnEndsALine) {
+  TestDir dir;
+  auto analysis = AnalyzeSource(dir.Write("old_mac.py", "x = 1\r\ny = 2\rz = 3\rprint(x)\n"), DefaultExcludeRegexes());
+  ASSERT_TRUE(analysis.ok()) << analysis.error().message;
+  EXPECT_EQ(analysis->statements, (std::set<int32_t>{1, 2, 3, 4}));
+  EXPECT_EQ(analysis->source_lines, (std::vector<std::string>{"x = 1", "y = 2", "z = 3", "print(x)"}));
+}
+
 TEST(SourceAnalysis, HonoursACodingDeclaration) {
   TestDir dir;
   std::string latin1 = "# -*- coding: latin-1 -*-\nname = '\xe9t\xe9'\nprint(name)\n";

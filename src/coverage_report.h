@@ -56,4 +56,14 @@ std::string RenderCoberturaReport(const CoverageReport& report, const std::strin
 /// A Markdown table of the text report's columns, for a CI job's summary or a comment.
 std::string RenderMarkdownReport(const CoverageReport& report, bool show_missing);
 
+struct HtmlPage {
+  std::string name;  // file name within the report's directory
+  std::string html;
+};
+
+/// An HTML report: index.html with the text report's table, each name a link to a page of
+/// that file's source with every statement marked run, missed or excluded. Self-contained
+/// (styles inline, no script), so that a CI job can keep the directory as it is.
+std::vector<HtmlPage> RenderHtmlReport(const CoverageReport& report);
+
 }  // namespace pycov

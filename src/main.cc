@@ -27,7 +27,7 @@ constexpr const char* kUsage =
     "usage:\n"
     "  pycov run    [OPTIONS] [--] (SCRIPT | -m MODULE) [ARGS...]\n"
     "  pycov doctor [OPTIONS] [--] (SCRIPT | -m MODULE) [ARGS...]\n"
-    "  pycov report [--show-missing] [--format text|json|lcov|xml|markdown] [--data-file PATH] [-o PATH]\n"
+    "  pycov report [--show-missing] [--format text|json|lcov|xml|markdown|html] [--data-file PATH] [-o PATH]\n"
     "  pycov kb list | kb show ID-OR-SLUG | kb check [DIR]\n"
     "  pycov explain ID-OR-SLUG\n"
     "  pycov bundle show FILE [--member NAME]\n"
@@ -45,9 +45,10 @@ int ReportCommand(std::vector<std::string> args) {
   std::string output;
   bool show_missing = false;
   app.add_option("--data-file", data_file, "data file to read (default: .coverage)");
-  app.add_option("--format", format, "text, json, lcov, xml (Cobertura) or markdown")
-      ->check(CLI::IsMember({"text", "json", "lcov", "xml", "markdown"}));
-  app.add_option("-o,--output", output, "write the report to this file instead of stdout");
+  app.add_option("--format", format, "text, json, lcov, xml (Cobertura), markdown or html")
+      ->check(CLI::IsMember({"text", "json", "lcov", "xml", "markdown", "html"}));
+  app.add_option("-o,--output", output,
+                 "write the report to this file instead of stdout (html: the directory, default htmlcov)");
   app.add_flag("-m,--show-missing", show_missing, "show line numbers of statements not run");
   std::reverse(args.begin(), args.end());
   try {
@@ -74,6 +75,23 @@ int ReportCommand(std::vector<std::string> args) {
   if (report.files.empty() && report.problems.empty()) {
     fmt::print(stderr, "pycov: error: no data to report in {}\n", data_file);
     return pycov::kExitFindings;
+  }
+  if (format == "html") {
+    const std::string directory = output.empty() ? "htmlcov" : output;
+    std::error_code ec;
+    std::filesystem::create_directories(directory, ec);
+    for (const auto& page : pycov::RenderHtmlReport(report)) {
+      std::ofstream out(directory + "/" + page.name);
+      out << page.html;
+      out.close();
+      if (ec || !out) {
+        fmt::print(stderr, "pycov: error: cannot write report to {}/{}{}\n", directory, page.name,
+                   ec ? ": " + ec.message() : "");
+        return pycov::kExitUsage;
+      }
+    }
+    fmt::print(stderr, "pycov: wrote the HTML report to {}/index.html\n", directory);
+    return report.problems.empty() ? 0 : pycov::kExitFindings;
   }
   std::string text = format == "json"       ? pycov::RenderJsonReport(report, data->has_arcs)
                      : format == "lcov"     ? pycov::RenderLcovReport(report)

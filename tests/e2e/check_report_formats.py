@@ -5,6 +5,7 @@ names), and a package under the current directory (relative names), with every t
 each file run. `--format json` lists the same executed lines as `coverage json` (excluded
 lines that ran among them), and `--format markdown` has the text report's rows."""
 import glob
+import html
 import json
 import os
 import re
@@ -100,6 +101,29 @@ with tempfile.TemporaryDirectory(prefix="pycov-formats-") as work:
         failures.append(f"markdown rows differ from the text report's:\n{markdown[:800]}")
     if len(text_rows) < 100:
         failures.append(f"only {len(text_rows)} rows reported")
+
+    # HTML: the index has the text report's rows, each linking to a page whose lines are
+    # marked as the JSON report has them.
+    run(work, pycov, "report", "--format", "html", "-o", "html", "--data-file", "data.cov")
+    with open(os.path.join(work, "html", "index.html"), encoding="utf-8") as f:
+        index = f.read()
+    links = re.findall(r'<tr><td><a href="([^"]+)">([^<]+)</a></td><td>(\d+)</td><td>(\d+)</td><td>\d+</td>'
+                       r'<td>(\d+%)</td></tr>', index)
+    if [(html.unescape(name), stmts, miss, cover) for _, name, stmts, miss, cover in links] != text_rows[:-1]:
+        failures.append("the HTML index's rows differ from the text report's")
+    if len(links) < 100:
+        failures.append(f"only {len(links)} pages in the HTML report")
+    for page, name, _, _, _ in links:
+        with open(os.path.join(work, "html", page), encoding="utf-8") as f:
+            text_of_page = f.read()
+        marked = {kind: {int(n) for n in re.findall(rf'<tr class="{kind}" id="t(\d+)">', text_of_page)}
+                  for kind in ("run", "mis", "exc")}
+        reported = ours[html.unescape(name)]
+        if marked["mis"] != set(reported["missing_lines"]) or marked["exc"] != set(reported["excluded_lines"]):
+            failures.append(f"{page}: the lines marked missing or excluded differ from the JSON report's")
+        run_statements = reported["summary"]["num_statements"] - reported["summary"]["missing_lines"]
+        if not marked["run"] <= set(reported["executed_lines"]) or len(marked["run"]) != run_statements:
+            failures.append(f"{page}: the lines marked run are not the statements that ran")
 
 for failure in failures:
     print("FAIL:", failure)

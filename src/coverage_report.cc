@@ -4,12 +4,14 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <map>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <openssl/evp.h>
 
-#include "md5.h"
 #include "source_analysis.h"
 
 namespace pycov {
@@ -76,10 +78,16 @@ std::vector<std::string> LinesAsCoveragePySplitsThem(const std::vector<std::stri
   return lines;
 }
 
+// coverage.py's checksum of a line: the MD5 of its text in base64, without the padding.
 std::string LineChecksum(const std::vector<std::string>& lines, int32_t line) {
   const std::string_view text = line >= 1 && size_t(line) <= lines.size() ? std::string_view(lines[line - 1]) : "";
-  const auto digest = Md5(text);
-  return Base64WithoutPadding(digest.data(), digest.size());
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(text.data(), text.size(), digest, &length, EVP_md5(), nullptr);
+  unsigned char encoded[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
+  std::string checksum(reinterpret_cast<char*>(encoded), size_t(EVP_EncodeBlock(encoded, digest, int(length))));
+  while (!checksum.empty() && checksum.back() == '=') checksum.pop_back();
+  return checksum;
 }
 
 // Cobertura's rates: a fraction with 4 significant digits, "1" when there is nothing to count.
@@ -313,7 +321,10 @@ constexpr const char* kHtmlStyle =
     "table.source{border-collapse:collapse;font-family:monospace;white-space:pre}"
     "table.source td{padding:0 .6em}td.number{color:#888;text-align:right;user-select:none}"
     "tr.run td.text{background:#dfd}tr.mis td.text{background:#fdd}tr.exc td.text{color:#888}"
-    "span.key{padding:0 .4em;margin-right:.6em}";
+    "span.key{padding:0 .4em;margin-right:.6em}"
+    "td.note{font-family:sans-serif;white-space:normal;padding:.2em .6em;border-left:4px solid #999}"
+    "td.error{border-color:#c00;background:#fee}td.warning{border-color:#c80;background:#ffd}"
+    "td.info{border-color:#06c;background:#eef}";
 
 std::string HtmlDocument(const std::string& title, const std::string& body) {
   return "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" + MarkupEscaped(title) +
@@ -330,7 +341,10 @@ std::string PageName(size_t index, const std::string& name) {
 
 }  // namespace
 
-std::vector<HtmlPage> RenderHtmlReport(const CoverageReport& report) {
+std::vector<HtmlPage> RenderHtmlReport(const CoverageReport& report, const std::vector<HtmlNote>& notes) {
+  std::map<std::pair<std::string, int32_t>, std::vector<const HtmlNote*>> notes_by_line;
+  std::set<const HtmlNote*> placed;
+  for (const auto& note : notes) notes_by_line[{note.file, note.line}].push_back(&note);
   std::vector<HtmlPage> pages;
   std::string rows;
   for (size_t i = 0; i < report.files.size(); ++i) {
@@ -348,6 +362,13 @@ std::vector<HtmlPage> RenderHtmlReport(const CoverageReport& report) {
                                                        : "";
       lines += fmt::format("<tr{} id=\"t{}\"><td class=\"number\"><a href=\"#t{}\">{}</a></td><td class=\"text\">{}</td></tr>\n",
                            kind, line, line, line, MarkupEscaped(file.source_lines[n - 1]));
+      auto here = notes_by_line.find({file.name, line});
+      if (here == notes_by_line.end()) continue;
+      for (const HtmlNote* note : here->second) {
+        lines += fmt::format("<tr><td></td><td class=\"note {}\">{}</td></tr>\n", MarkupEscaped(note->kind),
+                             MarkupEscaped(note->text));
+        placed.insert(note);
+      }
     }
     const std::string body =
         fmt::format("<h1>{}: {}%</h1>\n<p>{} statements, {} run, {} missing, {} excluded. "
@@ -359,15 +380,37 @@ std::vector<HtmlPage> RenderHtmlReport(const CoverageReport& report) {
                     file.statements.size() - file.missing.size(), file.missing.size(), file.excluded.size(), lines);
     pages.push_back({page, HtmlDocument(file.name + " - pycov", body)});
   }
+  std::string unplaced;
+  for (const auto& note : notes) {
+    if (placed.count(&note)) continue;
+    const std::string where = note.file.empty() ? "" : fmt::format("{}:{}: ", note.file, note.line);
+    unplaced += fmt::format("<tr><td class=\"note {}\">{}{}</td></tr>\n", MarkupEscaped(note.kind),
+                            MarkupEscaped(where), MarkupEscaped(note.text));
+  }
+  if (!unplaced.empty()) unplaced = "<h2>Findings</h2>\n<table>\n" + unplaced + "</table>\n";
   const std::string index =
-      fmt::format("<h1>Coverage: {}%</h1>\n<table class=\"index\">\n"
+      fmt::format("<h1>Coverage: {}%</h1>\n{}<table class=\"index\">\n"
                   "<tr><th>Name</th><th>Stmts</th><th>Miss</th><th>Excl</th><th>Cover</th></tr>\n{}"
                   "<tr class=\"total\"><td>TOTAL</td><td>{}</td><td>{}</td><td></td><td>{}%</td></tr>\n</table>\n"
                   "<p>pycov {}</p>\n",
-                  DisplayPercent(report.TotalPercent()), rows, report.total_statements, report.total_missing,
+                  DisplayPercent(report.TotalPercent()), unplaced, rows, report.total_statements, report.total_missing,
                   DisplayPercent(report.TotalPercent()), PYCOV_VERSION);
   pages.insert(pages.begin(), {"index.html", HtmlDocument("Coverage report - pycov", index)});
   return pages;
+}
+
+Status WriteHtmlReport(const std::string& directory, const std::vector<HtmlPage>& pages) {
+  std::error_code ec;
+  std::filesystem::create_directories(directory, ec);
+  if (ec) return Error{fmt::format("cannot make {}: {}", directory, ec.message())};
+  for (const auto& page : pages) {
+    const std::string path = directory + "/" + page.name;
+    std::ofstream out(path);
+    out << page.html;
+    out.close();
+    if (!out) return Error{"cannot write report to " + path};
+  }
+  return Ok();
 }
 
 }  // namespace pycov

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "coverage_data.h"
+#include "result.h"
 
 namespace pycov {
 
@@ -61,9 +62,21 @@ struct HtmlPage {
   std::string html;
 };
 
+/// Something to show on a source line of the HTML report (pycov doctor's findings).
+struct HtmlNote {
+  std::string file;  // a FileReport's name; a note on no file of the report goes on the index
+  int32_t line = 0;
+  std::string kind;  // a CSS class: error, warning or info
+  std::string text;
+};
+
 /// An HTML report: index.html with the text report's table, each name a link to a page of
-/// that file's source with every statement marked run, missed or excluded. Self-contained
-/// (styles inline, no script), so that a CI job can keep the directory as it is.
-std::vector<HtmlPage> RenderHtmlReport(const CoverageReport& report);
+/// that file's source with every statement marked run, missed or excluded, and each note
+/// under its line. Self-contained (styles inline, no script), so that a CI job can keep the
+/// directory as it is.
+std::vector<HtmlPage> RenderHtmlReport(const CoverageReport& report, const std::vector<HtmlNote>& notes = {});
+
+/// Writes the pages into `directory`, made if missing. The error names the file.
+Status WriteHtmlReport(const std::string& directory, const std::vector<HtmlPage>& pages);
 
 }  // namespace pycov

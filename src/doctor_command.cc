@@ -32,11 +32,13 @@ constexpr const char* kDoctorUsage =
     "coverage.py version and config.\n"
     "\n"
     "options (besides those of pycov run):\n"
-    "  --format FORMAT[:PATH]  text (default), json, sarif, github, gitlab or markdown; with\n"
-    "                          :PATH that report goes to PATH. Repeat for several at once:\n"
+    "  --format FORMAT[:PATH]  text (default), json, sarif, github, gitlab, markdown or html;\n"
+    "                          with :PATH that report goes to PATH. Repeat for several at once:\n"
     "                          --format text --format sarif:findings.sarif. Under GitHub Actions\n"
     "                          (GITHUB_ACTIONS=true) the default is github: the text report,\n"
-    "                          workflow annotations, and a table in $GITHUB_STEP_SUMMARY\n"
+    "                          workflow annotations, and a table in $GITHUB_STEP_SUMMARY.\n"
+    "                          html:DIR (default htmlcov) is the coverage report as HTML with\n"
+    "                          each finding shown under its source line\n"
     "  --output PATH           write the report without a :PATH there; the program's own\n"
     "                          output is untouched\n"
     "  --fail-on LEVEL         error (default), warning, info or never: exit 1 when a finding\n"
@@ -51,8 +53,8 @@ constexpr const char* kDoctorUsage =
     "observe the program, 4 usage or configuration error.\n";
 
 struct ReportTarget {
-  std::string format;  // text, json, sarif, github, gitlab, markdown
-  std::string path;    // empty: --output, else standard output
+  std::string format;  // text, json, sarif, github, gitlab, markdown, html
+  std::string path;    // empty: --output, else standard output; html: a directory
 };
 
 struct DoctorOptions {
@@ -69,7 +71,7 @@ struct DoctorOptions {
 };
 
 bool KnownFormat(const std::string& name) {
-  for (const char* known : {"text", "json", "sarif", "github", "gitlab", "markdown"})
+  for (const char* known : {"text", "json", "sarif", "github", "gitlab", "markdown", "html"})
     if (name == known) return true;
   return false;
 }
@@ -130,9 +132,10 @@ Result<DoctorOptions> ParseDoctorArguments(const std::vector<std::string>& args)
       target.format = value.substr(0, colon);
       if (colon != std::string::npos) target.path = value.substr(colon + 1);
       if (!KnownFormat(target.format))
-        return Error{"--format " + value + ": expected text, json, sarif, github, gitlab or markdown, optionally "
-                     "followed by :PATH"};
+        return Error{"--format " + value + ": expected text, json, sarif, github, gitlab, markdown or html, "
+                     "optionally followed by :PATH"};
       if (colon != std::string::npos && target.path.empty()) return Error{"--format " + value + ": empty PATH"};
+      if (target.format == "html" && target.path.empty()) target.path = "htmlcov";  // a directory, never stdout
       options.targets.push_back(target);
     } else if (name == "--output") {
       options.output = value;
@@ -219,6 +222,15 @@ int DoctorCommand(const std::vector<std::string>& args) {
   // Refuse an unwritable report or bundle path before the program runs, not after.
   for (const auto& target : options->targets) {
     if (target.path.empty()) continue;
+    if (target.format == "html") {
+      std::error_code ec;
+      fs::create_directories(target.path, ec);
+      if (ec || access(target.path.c_str(), W_OK) != 0) {
+        PrintError("--format html:" + target.path + ": cannot write there");
+        return kExitUsage;
+      }
+      continue;
+    }
     std::ofstream probe(target.path, std::ios::app);
     if (!probe) {
       PrintError("--format " + target.format + ":" + target.path + ": cannot write there");
@@ -259,6 +271,13 @@ int DoctorCommand(const std::vector<std::string>& args) {
     else if (target.format == "sarif") text = RenderSarif(report, *kb);
     else if (target.format == "gitlab") text = RenderGitlabCodeQuality(report);
     else if (target.format == "markdown") text = RenderDoctorMarkdown(report);
+    else if (target.format == "html") {
+      if (auto written = WriteHtmlReport(target.path, RenderHtmlReport(report.coverage, HtmlNotes(report))); !written) {
+        PrintError(written.error().message);
+        status = kExitPycovFailed;
+      }
+      continue;
+    }
     else if (target.format == "github") {
       // Annotations are capped per step by GitHub, so the whole text report goes to the log too.
       text = RenderDoctorText(report, false) + RenderGithubAnnotations(report);

@@ -105,6 +105,21 @@ std::string Sha256Hex(const std::string& data) {
   return hex;
 }
 
+std::vector<HtmlNote> HtmlNotes(const DoctorReport& report) {
+  std::vector<HtmlNote> notes;
+  for (const auto& f : report.findings) {
+    std::string text = fmt::format("{}[{} {}]: {}", rules::SeverityName(f.severity), f.entry->id, f.entry->slug, f.message);
+    if (f.impact.lines > 0)
+      text += fmt::format(". {} line(s) in {} file(s) ran only there; without a remedy coverage.py reports them as missed",
+                          f.impact.lines, f.impact.by_file.size());
+    if (!f.handled_by.empty()) text += fmt::format(". Your coverage.py config already handles this ({})", f.handled_by);
+    else if (!f.remediation.empty()) text += ". Help: " + f.remediation.front()->title;
+    text += fmt::format(". More: pycov explain {}", f.entry->id);
+    notes.push_back({f.path, f.line, rules::SeverityName(f.severity), std::move(text)});
+  }
+  return notes;
+}
+
 std::string RenderDoctorText(const DoctorReport& report, bool color) {
   const Palette palette{color};
   std::string out;

@@ -44,6 +44,10 @@ std::string RenderDoctorJson(const DoctorReport& report);
 /// Markdown: a verdict, a table of findings and the advice (also GitHub's step summary).
 std::string RenderDoctorMarkdown(const DoctorReport& report);
 
+/// The findings as notes for the HTML coverage report: each under its line, with its id,
+/// slug, message (which names the processes) and impact, and the first advice.
+std::vector<HtmlNote> HtmlNotes(const DoctorReport& report);
+
 /// SARIF 2.1.0 as GitHub code scanning accepts it: one rule per knowledge-base entry, every
 /// result located relative to the repository, with a stable fingerprint.
 std::string RenderSarif(const DoctorReport& report, const rules::KnowledgeBase& kb);

@@ -78,17 +78,9 @@ int ReportCommand(std::vector<std::string> args) {
   }
   if (format == "html") {
     const std::string directory = output.empty() ? "htmlcov" : output;
-    std::error_code ec;
-    std::filesystem::create_directories(directory, ec);
-    for (const auto& page : pycov::RenderHtmlReport(report)) {
-      std::ofstream out(directory + "/" + page.name);
-      out << page.html;
-      out.close();
-      if (ec || !out) {
-        fmt::print(stderr, "pycov: error: cannot write report to {}/{}{}\n", directory, page.name,
-                   ec ? ": " + ec.message() : "");
-        return pycov::kExitUsage;
-      }
+    if (auto written = pycov::WriteHtmlReport(directory, pycov::RenderHtmlReport(report)); !written) {
+      fmt::print(stderr, "pycov: error: {}\n", written.error().message);
+      return pycov::kExitUsage;
     }
     fmt::print(stderr, "pycov: wrote the HTML report to {}/index.html\n", directory);
     return report.problems.empty() ? 0 : pycov::kExitFindings;

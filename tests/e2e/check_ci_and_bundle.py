@@ -270,6 +270,28 @@ class GitlabTests(unittest.TestCase):
             project.remove()
 
 
+class HtmlTests(unittest.TestCase):
+    def test_html_report_shows_each_finding_under_its_line(self):
+        project = Project()
+        try:
+            result = project.doctor("--format", "html:report", "--format", "json:findings.json")
+            self.assertEqual(result.returncode, 0, result.stderr)
+            findings = json.loads(project.read("findings.json"))["findings"]
+            located = [f for f in findings if f["location"]["path"] == "app.py" and f["location"]["line"] > 0]
+            self.assertGreaterEqual(len(located), 4)
+            index = project.read(os.path.join("report", "index.html"))
+            page = re.search(r'<a href="([^"]+)">app\.py</a>', index).group(1)
+            html = project.read(os.path.join("report", page))
+            for finding in located:
+                # The finding's row comes after its line's row, before the next line's.
+                line = finding["location"]["line"]
+                rows = html.split(f'id="t{line}">', 1)[1].split(f'id="t{line + 1}">', 1)[0]
+                self.assertIn(f'class="note {finding["severity"]}">{finding["severity"]}[{finding["id"]} ', rows)
+            self.assertEqual(html.count('class="note '), len(located))
+        finally:
+            project.remove()
+
+
 class ColorTests(unittest.TestCase):
     def test_color_only_when_asked_or_on_a_terminal(self):
         project = Project()

@@ -54,27 +54,27 @@ bool HumanLess(const std::string& a, const std::string& b) {
 // which coverage.py uses here, also ends a line at \v, \x1c, \x1d, \x1e, U+0085, U+2028 and
 // U+2029. Line N is at index N-1.
 std::vector<std::string> LinesAsCoveragePySplitsThem(const std::vector<std::string>& decoded_lines) {
-  std::string text;
-  for (const auto& line : decoded_lines) text += line + "\n";
   std::vector<std::string> lines;
-  std::string current;
-  for (size_t i = 0; i < text.size(); ++i) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    size_t separator = 0;  // bytes of a line separator starting here
-    if (c == '\n' || c == '\v' || c == 0x1c || c == 0x1d || c == 0x1e) separator = 1;
-    else if (c == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0x85) separator = 2;
-    else if (c == 0xe2 && i + 2 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0x80 &&
-             (static_cast<unsigned char>(text[i + 2]) == 0xa8 || static_cast<unsigned char>(text[i + 2]) == 0xa9))
-      separator = 3;
-    if (separator == 0) {
-      current.push_back(char(c));
-      continue;
+  for (const std::string& text : decoded_lines) {
+    std::string current;
+    for (size_t i = 0; i < text.size(); ++i) {
+      const unsigned char c = static_cast<unsigned char>(text[i]);
+      size_t separator = 0;  // bytes of a line separator starting here
+      if (c == '\v' || c == 0x1c || c == 0x1d || c == 0x1e) separator = 1;
+      else if (c == 0xc2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0x85) separator = 2;
+      else if (c == 0xe2 && i + 2 < text.size() && static_cast<unsigned char>(text[i + 1]) == 0x80 &&
+               (static_cast<unsigned char>(text[i + 2]) == 0xa8 || static_cast<unsigned char>(text[i + 2]) == 0xa9))
+        separator = 3;
+      if (separator == 0) {
+        current.push_back(char(c));
+        continue;
+      }
+      lines.push_back(std::move(current));
+      current.clear();
+      i += separator - 1;
     }
     lines.push_back(std::move(current));
-    current.clear();
-    i += separator - 1;
   }
-  if (!current.empty()) lines.push_back(std::move(current));
   return lines;
 }
 

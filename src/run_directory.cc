@@ -1,12 +1,12 @@
 #include "run_directory.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 
 #include <fmt/format.h>
 
@@ -22,16 +22,24 @@ struct Credentials {
 };
 
 // The effective user and group of a process, from the "Uid:" and "Gid:" lines of
-// /proc/PID/status (real, effective, saved, file system).
+// /proc/PID/status (real, effective, saved, file system). Read while an exec waits: one read.
 Result<Credentials> EffectiveCredentials(pid_t pid) {
-  std::ifstream status(fmt::format("/proc/{}/status", pid));
-  long user = -1, group = -1;
-  for (std::string line; std::getline(status, line);) {
-    long real = 0, effective = -1;
-    if (std::sscanf(line.c_str(), "Uid: %ld %ld", &real, &effective) == 2) user = effective;
-    if (std::sscanf(line.c_str(), "Gid: %ld %ld", &real, &effective) == 2) group = effective;
+  char path[64];
+  std::snprintf(path, sizeof(path), "/proc/%d/status", int(pid));
+  char status[4096];
+  ssize_t size = -1;
+  if (int fd = open(path, O_RDONLY | O_CLOEXEC); fd >= 0) {
+    size = read(fd, status, sizeof(status) - 1);
+    close(fd);
   }
-  if (user < 0 || group < 0) return Error{fmt::format("cannot read the credentials of pid {}", pid)};
+  if (size <= 0) return Error{fmt::format("cannot read the credentials of pid {}", pid)};
+  status[size] = '\0';
+  long real = 0, user = -1, group = -1;
+  const char* uid_line = std::strstr(status, "\nUid:");
+  const char* gid_line = std::strstr(status, "\nGid:");
+  if (uid_line == nullptr || gid_line == nullptr || std::sscanf(uid_line, "\nUid: %ld %ld", &real, &user) != 2 ||
+      std::sscanf(gid_line, "\nGid: %ld %ld", &real, &group) != 2)
+    return Error{fmt::format("cannot read the credentials of pid {}", pid)};
   return Credentials{uid_t(user), gid_t(group)};
 }
 
@@ -53,6 +61,8 @@ std::vector<std::string> RecordingDirectories(const std::string& run_dir) {
 OtherUserDirectories::OtherUserDirectories(std::string run_dir) : run_dir_(std::move(run_dir)) {}
 
 Status OtherUserDirectories::PrepareFor(pid_t pid) {
+  // Only root may give a directory away: otherwise there is nothing to read the process for.
+  if (geteuid() != 0) return Error{"only root can make a directory for another user"};
   auto credentials = EffectiveCredentials(pid);
   if (!credentials) return credentials.error();
   // Root writes in the run directory itself (hit_file_writer.cc).

@@ -1656,20 +1656,25 @@ PyObject* OsExit(PyObject*, PyObject* args) {
 PyMethodDef kOsExitDef = {"_exit", OsExit, METH_VARARGS,
                           "_exit(status)\n--\n\nExit to the system with specified status, without normal exit processing."};
 
+// Puts `def` in the os module in place of the function of its name, bound to the posix
+// module as the originals are (their __self__, and so inspect's signature).
+bool ReplaceInOs(PyObject* os_module, PyMethodDef* def) {
+  PyObject* posix_module = PyImport_ImportModule("posix");
+  PyObject* module_name = PyUnicode_FromString("posix");
+  PyObject* wrapper =
+      posix_module != nullptr && module_name != nullptr ? PyCFunction_NewEx(def, posix_module, module_name) : nullptr;
+  const bool ok = wrapper != nullptr && PyObject_SetAttrString(os_module, def->ml_name, wrapper) == 0;
+  Py_XDECREF(wrapper);
+  Py_XDECREF(module_name);
+  Py_XDECREF(posix_module);
+  return ok;
+}
+
 bool WrapOsExit() {
   PyObject* os_module = PyImport_ImportModule("os");
   if (os_module == nullptr) return false;
   g->original_os_exit = PyObject_GetAttrString(os_module, "_exit");
-  PyObject* posix_module = PyImport_ImportModule("posix");
-  PyObject* module_name = PyUnicode_FromString("posix");
-  // Bound to the posix module, as the original is (its __self__).
-  PyObject* wrapper = g->original_os_exit != nullptr && posix_module != nullptr && module_name != nullptr
-                          ? PyCFunction_NewEx(&kOsExitDef, posix_module, module_name)
-                          : nullptr;
-  bool ok = wrapper != nullptr && PyObject_SetAttrString(os_module, "_exit", wrapper) == 0;
-  Py_XDECREF(wrapper);
-  Py_XDECREF(module_name);
-  Py_XDECREF(posix_module);
+  const bool ok = g->original_os_exit != nullptr && ReplaceInOs(os_module, &kOsExitDef);
   Py_DECREF(os_module);
   return ok;
 }
@@ -1688,8 +1693,8 @@ constexpr size_t kUserChangingCount = std::size(kUserChangingFunctions);
 PyMethodDef g_user_changing_defs[kUserChangingCount];
 PyObject* g_user_changing_originals[kUserChangingCount];  // the os module's own functions
 
-// One function per wrapper: its `self` is the posix module, as the original's is, so that its
-// repr, qualname and signature are the original's ("<built-in function setuid>").
+// One function per wrapper, which ReplaceInOs binds to the posix module, so that its repr,
+// qualname and signature are the original's ("<built-in function setuid>").
 template <size_t kIndex>
 PyObject* ChangeUser(PyObject*, PyObject* const* args, Py_ssize_t nargs) {
   const int position = kUserChangingFunctions[kIndex].effective_user_argument;
@@ -1714,9 +1719,7 @@ bool WrapUserChangingFunctions() {
   if (geteuid() != 0) return true;
   static constexpr auto kWrappers = UserChangingWrappers(std::make_index_sequence<kUserChangingCount>());
   PyObject* os_module = PyImport_ImportModule("os");
-  PyObject* posix_module = PyImport_ImportModule("posix");
-  PyObject* module_name = PyUnicode_FromString("posix");
-  bool ok = os_module != nullptr && posix_module != nullptr && module_name != nullptr;
+  bool ok = os_module != nullptr;
   for (size_t i = 0; ok && i < kUserChangingCount; ++i) {
     PyObject* original = PyObject_GetAttrString(os_module, kUserChangingFunctions[i].name);
     if (original == nullptr) {
@@ -1728,13 +1731,8 @@ bool WrapUserChangingFunctions() {
     const char* doc = PyCFunction_Check(original) ? reinterpret_cast<PyCFunctionObject*>(original)->m_ml->ml_doc : nullptr;
     g_user_changing_defs[i] = {kUserChangingFunctions[i].name, reinterpret_cast<PyCFunction>(reinterpret_cast<void*>(kWrappers[i])),
                                METH_FASTCALL, doc};
-    // Bound to the posix module, as the original is (__self__, inspect's signature).
-    PyObject* wrapper = PyCFunction_NewEx(&g_user_changing_defs[i], posix_module, module_name);
-    ok = wrapper != nullptr && PyObject_SetAttrString(os_module, kUserChangingFunctions[i].name, wrapper) == 0;
-    Py_XDECREF(wrapper);
+    ok = ReplaceInOs(os_module, &g_user_changing_defs[i]);
   }
-  Py_XDECREF(module_name);
-  Py_XDECREF(posix_module);
   Py_XDECREF(os_module);
   return ok;
 }

@@ -158,14 +158,13 @@ std::optional<ProgramToRun> ResolveProgram(pid_t tid, const ExecCall& call, cons
 }
 
 // The process a task belongs to. Nearly every exec comes from a process's leader (a vfork
-// child, a single-threaded program), which pidfd_open accepts and no other thread: one system
-// call instead of reading /proc, which also waits while the task's exec is under way.
+// child, a single-threaded program): tgkill without a signal, which only checks that thread
+// `tid` is in the thread group `tid` (EPERM says it is, and that this process may not signal
+// it), answers that in one call that allocates nothing: 2.7 us while the exec waits, where
+// pidfd_open and close took 6.5. Reading /proc, for the other threads, also waits while the
+// task's exec is under way.
 pid_t ProcessOf(pid_t tid) {
-  const long pidfd = syscall(SYS_pidfd_open, tid, 0);
-  if (pidfd >= 0) {
-    close(int(pidfd));
-    return tid;
-  }
+  if (syscall(SYS_tgkill, tid, tid, 0) == 0 || errno == EPERM) return tid;
   return TgidOf(tid);
 }
 
@@ -286,7 +285,7 @@ class ExecMonitor {
   };
 
   void HandleNotification();
-  void Continue(uint64_t id);
+  bool Continue(uint64_t id);  // false: nobody waits for the answer any more
   void LogExec(pid_t pid, ExecRecord record);  // under the pid the new program has
   bool ReapChildren();  // false once nothing is left to wait for
 
@@ -303,12 +302,12 @@ class ExecMonitor {
   RunEnding ending_;
 };
 
-void ExecMonitor::Continue(uint64_t id) {
+bool ExecMonitor::Continue(uint64_t id) {
   seccomp_notif_resp response{};
   response.id = id;
   response.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
   // ENOENT: the task was killed while it waited.
-  ioctl(listener_, SECCOMP_IOCTL_NOTIF_SEND, &response);
+  return ioctl(listener_, SECCOMP_IOCTL_NOTIF_SEND, &response) == 0;
 }
 
 void ExecMonitor::LogExec(pid_t pid, ExecRecord record) {
@@ -362,13 +361,8 @@ void ExecMonitor::HandleNotification() {
   std::vector<std::string> arguments;
   for (const auto& argument : *argv) arguments.push_back(argument.text);
   auto program = ResolveProgram(tid, call, *path, std::move(arguments), binaries_);
-  const bool wanted = program && exec_hook_ && (!exec_interest_ || exec_interest_(program->executable));
-  Result<std::vector<TraceeString>> environment = std::vector<TraceeString>{};
-  if (wanted) environment = memory.ReadStringArray(call.envp);
-  // The task may have been killed, and its tid reused, between the notification and the reads.
-  const bool still_waiting = ioctl(listener_, SECCOMP_IOCTL_NOTIF_ID_VALID, &request.id) == 0;
-  if (!program || !environment || !still_waiting) {
-    Continue(request.id);  // the exec fails (no such program, EFAULT), or nobody waits
+  if (!program) {
+    Continue(request.id);  // the exec fails (no such program), as it would have
     return;
   }
   record.path = ExecName(call, *path);
@@ -377,9 +371,16 @@ void ExecMonitor::HandleNotification() {
   // A thread's exec makes it its process's leader: the new program has the process's pid.
   // Asked while the exec waits: once it is done, a thread's tid is gone.
   const pid_t pid = ProcessOf(tid);
-  if (!wanted) {
-    Continue(request.id);
-    LogExec(pid, std::move(record));
+  // The task may have been killed, and its tid reused, between the notification and the
+  // reads. What is not decided here is only written down: the answer tells whether the task
+  // still waited, and so whether what was read was its own.
+  if (!exec_hook_ || (exec_interest_ && !exec_interest_(program->executable))) {
+    if (Continue(request.id)) LogExec(pid, std::move(record));
+    return;
+  }
+  auto environment = memory.ReadStringArray(call.envp);
+  if (!environment || ioctl(listener_, SECCOMP_IOCTL_NOTIF_ID_VALID, &request.id) != 0) {
+    Continue(request.id);  // the exec fails (EFAULT), or nobody waits
     return;
   }
   ExecRequest exec_request;
@@ -446,7 +447,10 @@ RunResult ExecMonitor::Run(pid_t main_pid) {
     // Every process of the run is a descendant of this subreaper.
     ending_.Check(DescendantsOfSelf, DescendantsOfSelf);
     pollfd watched[2] = {{listener_, POLLIN, 0}, {child_signals.fd(), POLLIN, 0}};
-    if (poll(watched, 2, kTickMilliseconds) <= 0) continue;  // a tick, or EINTR
+    if (poll(watched, 2, kTickMilliseconds) <= 0) {  // a tick, or EINTR
+      log_.Flush();
+      continue;
+    }
     if (watched[0].revents & POLLIN) HandleNotification();
     // POLLHUP: no task uses the filter any more; the listener stays quiet from now on.
     if (watched[0].revents & (POLLHUP | POLLERR | POLLNVAL)) {

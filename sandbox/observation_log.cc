@@ -33,6 +33,7 @@ const char* KindName(TaskKind kind) { return kind == TaskKind::kThread ? "thread
 // Writer
 
 ObservationLogWriter::~ObservationLogWriter() {
+  Flush();
   if (fd_ >= 0) close(fd_);
 }
 
@@ -44,17 +45,23 @@ Status ObservationLogWriter::Open(const std::string& path) {
 
 void ObservationLogWriter::WriteLine(const std::string& line) {
   if (fd_ < 0) return;
-  // One write per line: a reader (or a crash) never sees half of an event mixed with another.
-  std::string text = line + "\n";
-  const char* data = text.data();
-  size_t left = text.size();
+  constexpr size_t kBlock = 64 * 1024;
+  pending_ += line;
+  pending_ += '\n';
+  if (pending_.size() >= kBlock) Flush();
+}
+
+void ObservationLogWriter::Flush() {
+  const char* data = pending_.data();
+  size_t left = fd_ >= 0 ? pending_.size() : 0;
   while (left > 0) {
     ssize_t n = write(fd_, data, left);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
+    if (n <= 0) break;
     data += n;
     left -= size_t(n);
   }
+  pending_.clear();
 }
 
 void ObservationLogWriter::Start(const std::string& mode, pid_t supervisor_pid) {
@@ -111,6 +118,7 @@ void ObservationLogWriter::Finish(bool timed_out, long seccomp_stops, long event
                  {"timed_out", timed_out},
                  {"stops", {{"seccomp", seccomp_stops}, {"event", event_stops}, {"signal", signal_stops}}}}
                 .dump());
+  Flush();
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -553,7 +553,10 @@ RunResult Monitor::Run(pid_t main_pid) {
       }
       continue;
     }
-    if (errno == EINTR) continue;  // a tick or a signal to pass on
+    if (errno == EINTR) {  // a tick or a signal to pass on
+      log_.Flush();
+      continue;
+    }
     break;                         // ECHILD: every task has been reaped
   }
   return result_;
@@ -931,6 +934,7 @@ Result<RunResult> SuperviseRun(const Program& program, const Policy& policy, con
   if (setup.no_new_privs)
     log.Note("no_new_privs is set for the program (no CAP_SYS_ADMIN): setuid programs run without their privileges");
 
+  log.Flush();  // the program's child has a copy of what is kept in memory, which it never writes
   pid_t child = fork();
   if (child < 0) return Error{std::string("cannot start the program: fork: ") + std::strerror(errno)};
   if (child == 0) {

@@ -17,6 +17,19 @@ namespace pycov {
 /// The directories the run's processes record into: `run_dir`, then each uid-N in it.
 std::vector<std::string> RecordingDirectories(const std::string& run_dir);
 
+/// The user and group a process acts as (its effective ids).
+struct Credentials {
+  uid_t user;
+  gid_t group;
+};
+
+/// Where EffectiveCredentials reads them: from a pidfd where the kernel can tell (Linux 6.13),
+/// else from /proc/PID/status; or from /proc/PID/status only.
+enum class CredentialSource { kFastest, kProcStatus };
+
+/// The effective user and group of process `pid`.
+Result<Credentials> EffectiveCredentials(pid_t pid, CredentialSource source = CredentialSource::kFastest);
+
 /// Opens the run directory to the other users whose processes start Python in it, one user
 /// at a time, as the supervisor sees them exec.
 class OtherUserDirectories {

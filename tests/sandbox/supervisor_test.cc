@@ -124,6 +124,24 @@ TEST_P(SupervisorTest, ExitCodeAndTheProgramsExec) {
   EXPECT_EQ(run.log.mode, ModeName(GetParam().mode));
 }
 
+// The log is kept in memory between ticks, not until the run ends: what happened half a
+// second ago is in the file, for whoever looks while the run goes on (or after pycov is killed).
+TEST_P(SupervisorTest, TheLogIsWrittenWhileTheProgramRuns) {
+  TestDir dir;
+  const std::string log_path = dir.path() + "/observation.jsonl";
+  const std::string copy = dir.path() + "/copy.jsonl";
+  auto result = Supervise({{"/bin/sh", "-c", "/bin/true; sleep 0.5; cp \"$0\" \"$1\"", log_path, copy},
+                           {"PATH=/usr/bin:/bin"}},
+                          ModePolicy(), nullptr, log_path);
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_EQ(result->exit_code, 0);
+  std::ifstream in(copy);
+  std::stringstream text;
+  text << in.rdbuf();
+  EXPECT_NE(text.str().find("\"argv\":[\"/bin/true\"]"), std::string::npos) << text.str();
+  EXPECT_EQ(text.str().find("\"event\":\"finish\""), std::string::npos) << text.str();
+}
+
 TEST_P(SupervisorTest, DeathBySignalIsReported) {
   auto run = RunSupervised({kProgram, "signal", std::to_string(SIGSEGV)}, ModePolicy());
   EXPECT_EQ(run.result.signal, SIGSEGV);

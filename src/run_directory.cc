@@ -34,8 +34,9 @@ constexpr uint64_t kPidfdInfoCreds = 1u << 1;
 }  // namespace
 
 // Read while an exec waits. From a pidfd, where the kernel can tell: 9 us instead of 40 while a
-// Python start waited (the kernel prints 50 lines of /proc/PID/status for two). Else from the "Uid:" and "Gid:" lines of /proc/PID/status
-// (real, effective, saved, file system), in one read.
+// Python start waited (the kernel prints 50 lines of /proc/PID/status for two). Else from the
+// "Uid:" and "Gid:" lines of /proc/PID/status (real, effective, saved, file system), in one
+// read.
 Result<Credentials> EffectiveCredentials(pid_t pid, CredentialSource source) {
   static bool pidfd_info_works = true;  // until the kernel says it does not know the request
   if (source == CredentialSource::kFastest && pidfd_info_works) {

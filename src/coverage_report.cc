@@ -113,17 +113,17 @@ std::string MarkupEscaped(std::string_view text) {
   return out;
 }
 
-// A Markdown table cell: a pipe in a file name would end it.
+}  // namespace
+
 std::string MarkdownCell(std::string_view text) {
   std::string out;
   for (char c : text) {
-    if (c == '|') out += "\\";
-    out.push_back(c);
+    if (c == '|') out += "\\|";
+    else if (c == '\n') out += "<br>";
+    else out.push_back(c);
   }
   return out;
 }
-
-}  // namespace
 
 double FileReport::PercentCovered() const { return Percent(statements.size(), missing.size()); }
 double CoverageReport::TotalPercent() const { return Percent(total_statements, total_missing); }

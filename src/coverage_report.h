@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "coverage_data.h"
@@ -53,6 +54,9 @@ std::string RenderLcovReport(const CoverageReport& report);
 /// Cobertura XML, as coverage.py writes it: files grouped by directory into packages, each
 /// statement a line with its hits (0 or 1). `cwd` is where relative names start.
 std::string RenderCoberturaReport(const CoverageReport& report, const std::string& cwd);
+
+/// Text for a Markdown table cell, which cannot hold a bare '|' or a newline.
+std::string MarkdownCell(std::string_view text);
 
 /// A Markdown table of the text report's columns, for a CI job's summary or a comment.
 std::string RenderMarkdownReport(const CoverageReport& report, bool show_missing);

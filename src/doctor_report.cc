@@ -74,6 +74,12 @@ struct Palette {
   std::string Bold(const std::string& text) const { return Paint(text, "1"); }
 };
 
+// What a finding puts at stake, as the text report and the HTML report's notes say it.
+std::string ImpactSentence(const Finding& f) {
+  return fmt::format("{} line(s) in {} file(s) ran only there; without a remedy coverage.py reports them as missed",
+                     f.impact.lines, f.impact.by_file.size());
+}
+
 }  // namespace
 
 bool AtOrAbove(rules::Severity severity, const std::string& fail_on) {
@@ -109,9 +115,7 @@ std::vector<HtmlNote> HtmlNotes(const DoctorReport& report) {
   std::vector<HtmlNote> notes;
   for (const auto& f : report.findings) {
     std::string text = fmt::format("{}[{} {}]: {}", rules::SeverityName(f.severity), f.entry->id, f.entry->slug, f.message);
-    if (f.impact.lines > 0)
-      text += fmt::format(". {} line(s) in {} file(s) ran only there; without a remedy coverage.py reports them as missed",
-                          f.impact.lines, f.impact.by_file.size());
+    if (f.impact.lines > 0) text += ". " + ImpactSentence(f);
     if (!f.handled_by.empty()) text += fmt::format(". Your coverage.py config already handles this ({})", f.handled_by);
     else if (!f.remediation.empty()) text += ". Help: " + f.remediation.front()->title;
     text += fmt::format(". More: pycov explain {}", f.entry->id);
@@ -144,10 +148,7 @@ std::string RenderDoctorText(const DoctorReport& report, bool color) {
       if (f.pids.size() > 8) pids += fmt::format(" and {} more", f.pids.size() - 8);
       out += fmt::format("  = evidence: pid {}\n", pids);
     }
-    if (f.impact.lines > 0)
-      out += fmt::format("  = impact: {} line(s) in {} file(s) ran only there; without a remedy coverage.py "
-                         "reports them as missed\n",
-                         f.impact.lines, f.impact.by_file.size());
+    if (f.impact.lines > 0) out += "  = impact: " + ImpactSentence(f) + "\n";
     if (f.no_impact) out += "  = note: no project line depended on it in this run\n";
     if (!f.pycov_note.empty()) out += "  = pycov: " + f.pycov_note + "\n";
     if (!f.handled_by.empty())
@@ -234,16 +235,6 @@ std::string RenderDoctorJson(const DoctorReport& report) {
 }
 
 std::string RenderDoctorMarkdown(const DoctorReport& report) {
-  // Table cells cannot hold a bare '|' or a newline.
-  auto cell = [](std::string text) {
-    std::string out;
-    for (char c : text) {
-      if (c == '|') out += "\\|";
-      else if (c == '\n') out += "<br>";
-      else out += c;
-    }
-    return out;
-  };
   const Counts counts = CountFindings(report.findings);
   const MeasuredRun& run = *report.run;
   std::string out = "## pycov doctor\n\n";
@@ -256,7 +247,7 @@ std::string RenderDoctorMarkdown(const DoctorReport& report) {
                                            : fmt::format("; coverage.py {}.\n\n", report.coveragepy.version);
   if (!report.coverage.problems.empty()) {
     out += "Left out of the coverage figures:\n\n";
-    for (const auto& problem : report.coverage.problems) out += "- " + cell(problem) + "\n";
+    for (const auto& problem : report.coverage.problems) out += "- " + MarkdownCell(problem) + "\n";
     out += "\n";
   }
   if (report.findings.empty()) return out + "No known coverage problem was observed.\n";
@@ -264,7 +255,7 @@ std::string RenderDoctorMarkdown(const DoctorReport& report) {
   for (const auto& f : report.findings) {
     std::string location = f.path.empty() ? "" : "`" + f.path + (f.line > 0 ? ":" + std::to_string(f.line) : "") + "`";
     out += fmt::format("| {} | `{}` {} | {} | {} | {} |\n", rules::SeverityName(f.severity), f.entry->id,
-                       f.entry->slug, cell(location), cell(f.message), f.impact.lines);
+                       f.entry->slug, MarkdownCell(location), MarkdownCell(f.message), f.impact.lines);
   }
   out += "\n";
   for (const auto& f : report.findings) {

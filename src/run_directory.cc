@@ -89,9 +89,8 @@ Status OtherUserDirectories::PrepareFor(pid_t pid) {
   if (geteuid() != 0) return Error{"only root can make a directory for another user"};
   auto credentials = EffectiveCredentials(pid);
   if (!credentials) return credentials.error();
-  // Root writes in the run directory itself (hit_file_writer.cc).
-  if (credentials->user == geteuid() || credentials->user == 0 || prepared_.count(credentials->user) != 0)
-    return Ok();
+  // Root (pycov's own user here) writes in the run directory itself (hit_file_writer.cc).
+  if (credentials->user == 0 || prepared_.count(credentials->user) != 0) return Ok();
   if (!hitfile::MakeOtherUserDirectory(run_dir_.c_str(), credentials->user, credentials->group))
     return Error{fmt::format("cannot make a directory in {} for user {}: {}", run_dir_, credentials->user,
                              std::strerror(errno))};

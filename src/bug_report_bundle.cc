@@ -17,7 +17,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "digests.h"
 #include "exit_codes.h"
+#include "shared_library.h"
 #include "program_launch.h"
 
 namespace pycov {
@@ -342,32 +344,78 @@ std::vector<BundleMember> BuildBundle(const DoctorReport& report, const rules::K
   return members;
 }
 
+namespace {
+
+// What the bundle uses of libarchive, bound when a bundle is first written or read: loading
+// libarchive and what it pulls in (libxml2, ICU, compressors) at pycov's start cost every
+// command about 3 ms.
+#define PYCOV_ARCHIVE_FUNCTIONS(X)                                                                        \
+  X(archive_write_new) X(archive_write_free) X(archive_write_set_format_zip) X(archive_write_open_filename) \
+  X(archive_write_header) X(archive_write_data) X(archive_write_close) X(archive_read_new)                 \
+  X(archive_read_free) X(archive_read_support_format_zip) X(archive_read_open_filename)                   \
+  X(archive_read_next_header) X(archive_read_data) X(archive_error_string) X(archive_entry_new)            \
+  X(archive_entry_free) X(archive_entry_set_pathname) X(archive_entry_set_size)                           \
+  X(archive_entry_set_filetype) X(archive_entry_set_perm) X(archive_entry_set_mtime) X(archive_entry_pathname)
+
+struct LibArchive {
+#define PYCOV_DECLARE(function) decltype(&::function) function = nullptr;
+  PYCOV_ARCHIVE_FUNCTIONS(PYCOV_DECLARE)
+#undef PYCOV_DECLARE
+};
+
+/// libarchive's functions, loaded once; the error names the library and what is missing.
+Result<const LibArchive*> LoadLibArchive() {
+  static const Result<LibArchive> loaded = []() -> Result<LibArchive> {
+    auto library = SharedLibrary::Open(PYCOV_LIBARCHIVE_SONAME);
+    if (!library) return library.error();
+    LibArchive functions;
+#define PYCOV_BIND(function) \
+  if (auto bound = library->Bind(#function, functions.function); !bound) return bound.error();
+    PYCOV_ARCHIVE_FUNCTIONS(PYCOV_BIND)
+#undef PYCOV_BIND
+    return functions;
+  }();
+  if (!loaded) return loaded.error();
+  return &loaded.value();
+}
+
+}  // namespace
+
+Status LoadZipLibrary() {
+  auto library = LoadLibArchive();
+  if (!library) return library.error();
+  return Ok();
+}
+
 Status WriteZip(const std::string& path, const std::vector<BundleMember>& members) {
+  auto library = LoadLibArchive();
+  if (!library) return Error{fmt::format("{}: cannot write the bundle: {}", path, library.error().message)};
+  const LibArchive& libarchive = **library;
   const std::string partial = path + ".partial";
-  std::unique_ptr<archive, decltype(&archive_write_free)> zip(archive_write_new(), archive_write_free);
-  if (!zip || archive_write_set_format_zip(zip.get()) != ARCHIVE_OK ||
-      archive_write_open_filename(zip.get(), partial.c_str()) != ARCHIVE_OK)
+  std::unique_ptr<archive, decltype(&archive_write_free)> zip(libarchive.archive_write_new(), libarchive.archive_write_free);
+  if (!zip || libarchive.archive_write_set_format_zip(zip.get()) != ARCHIVE_OK ||
+      libarchive.archive_write_open_filename(zip.get(), partial.c_str()) != ARCHIVE_OK)
     return Error{fmt::format("{}: cannot write the bundle: {}", path,
-                             zip ? archive_error_string(zip.get()) ? archive_error_string(zip.get()) : "?" : "?")};
+                             zip ? libarchive.archive_error_string(zip.get()) ? libarchive.archive_error_string(zip.get()) : "?" : "?")};
   const std::time_t now = std::time(nullptr);
   for (const auto& member : members) {
-    std::unique_ptr<archive_entry, decltype(&archive_entry_free)> entry(archive_entry_new(), archive_entry_free);
-    archive_entry_set_pathname(entry.get(), member.name.c_str());
-    archive_entry_set_size(entry.get(), la_int64_t(member.content.size()));
-    archive_entry_set_filetype(entry.get(), AE_IFREG);
-    archive_entry_set_perm(entry.get(), 0644);
-    archive_entry_set_mtime(entry.get(), now, 0);
-    if (archive_write_header(zip.get(), entry.get()) != ARCHIVE_OK ||
+    std::unique_ptr<archive_entry, decltype(&archive_entry_free)> entry(libarchive.archive_entry_new(), libarchive.archive_entry_free);
+    libarchive.archive_entry_set_pathname(entry.get(), member.name.c_str());
+    libarchive.archive_entry_set_size(entry.get(), la_int64_t(member.content.size()));
+    libarchive.archive_entry_set_filetype(entry.get(), AE_IFREG);
+    libarchive.archive_entry_set_perm(entry.get(), 0644);
+    libarchive.archive_entry_set_mtime(entry.get(), now, 0);
+    if (libarchive.archive_write_header(zip.get(), entry.get()) != ARCHIVE_OK ||
         (!member.content.empty() &&
-         archive_write_data(zip.get(), member.content.data(), member.content.size()) != la_ssize_t(member.content.size()))) {
-      std::string why = archive_error_string(zip.get()) ? archive_error_string(zip.get()) : "write failed";
+         libarchive.archive_write_data(zip.get(), member.content.data(), member.content.size()) != la_ssize_t(member.content.size()))) {
+      std::string why = libarchive.archive_error_string(zip.get()) ? libarchive.archive_error_string(zip.get()) : "write failed";
       zip.reset();
       unlink(partial.c_str());
       return Error{fmt::format("{}: cannot write member {}: {}", path, member.name, why)};
     }
   }
-  if (archive_write_close(zip.get()) != ARCHIVE_OK) {
-    std::string why = archive_error_string(zip.get()) ? archive_error_string(zip.get()) : "close failed";
+  if (libarchive.archive_write_close(zip.get()) != ARCHIVE_OK) {
+    std::string why = libarchive.archive_error_string(zip.get()) ? libarchive.archive_error_string(zip.get()) : "close failed";
     zip.reset();
     unlink(partial.c_str());
     return Error{fmt::format("{}: cannot finish the bundle: {}", path, why)};
@@ -383,21 +431,24 @@ Status WriteZip(const std::string& path, const std::vector<BundleMember>& member
 
 Result<std::vector<BundleMember>> ReadZip(const std::string& path) {
   if (access(path.c_str(), R_OK) != 0) return Error{fmt::format("{}: {}", path, strerror(errno))};
-  std::unique_ptr<archive, decltype(&archive_read_free)> zip(archive_read_new(), archive_read_free);
-  archive_read_support_format_zip(zip.get());
-  if (archive_read_open_filename(zip.get(), path.c_str(), 1 << 16) != ARCHIVE_OK)
-    return Error{fmt::format("{}: not a zip file: {}", path, archive_error_string(zip.get()))};
+  auto library = LoadLibArchive();
+  if (!library) return Error{fmt::format("{}: cannot read the bundle: {}", path, library.error().message)};
+  const LibArchive& libarchive = **library;
+  std::unique_ptr<archive, decltype(&archive_read_free)> zip(libarchive.archive_read_new(), libarchive.archive_read_free);
+  libarchive.archive_read_support_format_zip(zip.get());
+  if (libarchive.archive_read_open_filename(zip.get(), path.c_str(), 1 << 16) != ARCHIVE_OK)
+    return Error{fmt::format("{}: not a zip file: {}", path, libarchive.archive_error_string(zip.get()))};
   std::vector<BundleMember> members;
   archive_entry* entry = nullptr;
-  for (int status; (status = archive_read_next_header(zip.get(), &entry)) != ARCHIVE_EOF;) {
+  for (int status; (status = libarchive.archive_read_next_header(zip.get(), &entry)) != ARCHIVE_EOF;) {
     if (status != ARCHIVE_OK && status != ARCHIVE_WARN)
       return Error{fmt::format("{}: unreadable after {} member(s): {}", path, members.size(),
-                               archive_error_string(zip.get()))};
-    BundleMember member{archive_entry_pathname(entry) ? archive_entry_pathname(entry) : "", ""};
+                               libarchive.archive_error_string(zip.get()))};
+    BundleMember member{libarchive.archive_entry_pathname(entry) ? libarchive.archive_entry_pathname(entry) : "", ""};
     char buffer[1 << 14];
-    for (la_ssize_t n; (n = archive_read_data(zip.get(), buffer, sizeof(buffer))) != 0;) {
+    for (la_ssize_t n; (n = libarchive.archive_read_data(zip.get(), buffer, sizeof(buffer))) != 0;) {
       if (n < 0)
-        return Error{fmt::format("{}: member {} is damaged: {}", path, member.name, archive_error_string(zip.get()))};
+        return Error{fmt::format("{}: member {} is damaged: {}", path, member.name, libarchive.archive_error_string(zip.get()))};
       member.content.append(buffer, size_t(n));
     }
     members.push_back(std::move(member));
@@ -419,6 +470,10 @@ int BundleCommand(const std::vector<std::string>& args) {
   if (args[0] != "show") {
     fmt::print(stderr, "pycov: error: bundle {}: unknown command (expected show)\n{}", args[0], kUsage);
     return kExitUsage;
+  }
+  if (auto loaded = LoadDigests(); !loaded) {  // members are checked against their SHA-256
+    fmt::print(stderr, "pycov: error: {}\n", loaded.error().message);
+    return kExitPycovFailed;
   }
   std::string file, member_name;
   for (size_t i = 1; i < args.size(); ++i) {

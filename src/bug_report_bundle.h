@@ -35,6 +35,10 @@ std::string DefaultBundlePath();
 std::vector<BundleMember> BuildBundle(const DoctorReport& report, const rules::KnowledgeBase& kb,
                                       const BundleOptions& options);
 
+/// Opens libarchive, which pycov loads only for bundles, once; the error names it. A command
+/// that will write a bundle calls it before its work.
+Status LoadZipLibrary();
+
 /// Writes the members as a zip (under a temporary name, renamed when complete).
 Status WriteZip(const std::string& path, const std::vector<BundleMember>& members);
 

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "digests.h"
 #include "doctor_report.h"
 
 namespace pycov {

@@ -10,8 +10,8 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
 
+#include "digests.h"
 #include "source_analysis.h"
 
 namespace pycov {
@@ -80,14 +80,7 @@ std::vector<std::string> LinesAsCoveragePySplitsThem(const std::vector<std::stri
 
 // coverage.py's checksum of a line: the MD5 of its text in base64, without the padding.
 std::string LineChecksum(const std::vector<std::string>& lines, int32_t line) {
-  const std::string_view text = line >= 1 && size_t(line) <= lines.size() ? std::string_view(lines[line - 1]) : "";
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(text.data(), text.size(), digest, &length, EVP_md5(), nullptr);
-  unsigned char encoded[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
-  std::string checksum(reinterpret_cast<char*>(encoded), size_t(EVP_EncodeBlock(encoded, digest, int(length))));
-  while (!checksum.empty() && checksum.back() == '=') checksum.pop_back();
-  return checksum;
+  return Md5Base64(line >= 1 && size_t(line) <= lines.size() ? std::string_view(lines[line - 1]) : "");
 }
 
 // Cobertura's rates: a fraction with 4 significant digits, "1" when there is nothing to count.

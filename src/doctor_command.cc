@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "bug_report_bundle.h"
+#include "digests.h"
 #include "coverage_report.h"
 #include "doctor.h"
 #include "doctor_report.h"
@@ -202,6 +203,11 @@ int DoctorCommand(const std::vector<std::string>& args) {
     fmt::print("{}", kDoctorUsage);
     return 0;
   }
+  // The CI formats' fingerprints and the bundle's manifest are digests.
+  if (auto loaded = LoadDigests(); !loaded) {
+    PrintError(loaded.error().message);
+    return kExitPycovFailed;
+  }
   std::vector<std::string> kb_directories = {BuiltInKnowledgeBaseDirectory()};
   kb_directories.insert(kb_directories.end(), options->kb_directories.begin(), options->kb_directories.end());
   auto kb = rules::LoadKnowledgeBase(kb_directories);
@@ -243,6 +249,10 @@ int DoctorCommand(const std::vector<std::string>& args) {
     if (access(directory.c_str(), W_OK) != 0) {
       PrintError("--bundle " + options->bundle_path + ": cannot write in " + directory.string());
       return kExitUsage;
+    }
+    if (auto loaded = LoadZipLibrary(); !loaded) {
+      PrintError("--bundle " + options->bundle_path + ": " + loaded.error().message);
+      return kExitPycovFailed;
     }
   }
 

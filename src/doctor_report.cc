@@ -8,7 +8,6 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
-#include <openssl/evp.h>
 
 namespace pycov {
 namespace {
@@ -100,15 +99,6 @@ std::string RepositoryRootOf(const std::string& directory) {
     if (at == at.root_path()) break;
   }
   return fs::absolute(directory).lexically_normal().string();
-}
-
-std::string Sha256Hex(const std::string& data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
-  std::string hex;
-  for (unsigned int i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
-  return hex;
 }
 
 std::vector<HtmlNote> HtmlNotes(const DoctorReport& report) {

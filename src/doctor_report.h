@@ -64,7 +64,4 @@ std::string RenderGitlabCodeQuality(const DoctorReport& report);
 std::string EscapeAnnotationMessage(const std::string& text);
 std::string EscapeAnnotationProperty(const std::string& text);
 
-/// Hex SHA-256 of `data`.
-std::string Sha256Hex(const std::string& data);
-
 }  // namespace pycov

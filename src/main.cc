@@ -14,6 +14,7 @@
 #include "coverage_report.h"
 #include "exit_codes.h"
 #include "bug_report_bundle.h"
+#include "digests.h"
 #include "doctor_command.h"
 #include "kb_command.h"
 #include "project_config.h"
@@ -60,6 +61,10 @@ int ReportCommand(std::vector<std::string> args) {
     return pycov::kExitUsage;
   }
 
+  if (auto loaded = format == "lcov" ? pycov::LoadDigests() : pycov::Ok(); !loaded) {  // lcov's line checksums
+    fmt::print(stderr, "pycov: error: {}\n", loaded.error().message);
+    return pycov::kExitPycovFailed;
+  }
   auto data = pycov::ReadDataFile(data_file);
   if (!data) {
     fmt::print(stderr, "pycov: error: {}\n", data.error().message);

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "digests.h"
 #include "doctor_report.h"
 #include "test_dir.h"
 
@@ -41,8 +42,16 @@ TEST(Zip, AnUnwritablePlaceIsAnErrorAndLeavesNothing) {
 }
 
 TEST(Sha256, KnownDigests) {
+  ASSERT_TRUE(LoadDigests().ok());
   EXPECT_EQ(Sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
   EXPECT_EQ(Sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+}
+
+TEST(Md5Base64, CoveragePysLineChecksums) {
+  ASSERT_TRUE(LoadDigests().ok());
+  // base64 of MD5("") and of MD5("x = 1"), the padding taken off, as coverage.py's lcov writes them.
+  EXPECT_EQ(Md5Base64(""), "1B2M2Y8AsgTpgAmY7PhCfg");
+  EXPECT_EQ(Md5Base64("x = 1"), "03/8VLZ86N4fAe+x8uM2iQ");
 }
 
 TEST(GithubAnnotations, MessageAndPropertyEscaping) {

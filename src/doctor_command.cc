@@ -9,8 +9,8 @@
 #include <fmt/format.h>
 
 #include "bug_report_bundle.h"
-#include "digests.h"
 #include "coverage_report.h"
+#include "digests.h"
 #include "doctor.h"
 #include "doctor_report.h"
 #include "exit_codes.h"

@@ -1,5 +1,5 @@
 // Digests computed by libcrypto, which pycov opens when first needed (shared_library.h): loading
-// it at pycov's start cost every command, `pycov run` included, about 1 ms, though only the
+// it at pycov's start cost every command, `pycov run` included, about 1.5 ms, though only the
 // doctor's CI formats and bundles and the lcov report use it.
 #pragma once
 

@@ -3,7 +3,7 @@ the process (loading it costs about 1.2 ms), and where the process may not write
 still runs the bootstrap from the bytecode built with pycov instead of compiling it. Both are
 checked in a measured child, whose lines must still be recorded. pycov's own start is
 checked too: `pycov run` loads none of libpython, libarchive and libcrypto, which only source
-analysis, bundles and digests need (loading them took about 4 ms of every command)."""
+analysis, bundles and digests need (loading them took about 5 ms of every command)."""
 import os
 import shutil
 import subprocess

@@ -19,8 +19,8 @@
 
 #include "digests.h"
 #include "exit_codes.h"
-#include "shared_library.h"
 #include "program_launch.h"
+#include "shared_library.h"
 
 namespace pycov {
 namespace {

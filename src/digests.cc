@@ -46,11 +46,10 @@ const LibCrypto& Crypto() {
   return loaded.value();
 }
 
-std::string Digest(std::string_view data, const EVP_MD* (*algorithm)()) {
-  const LibCrypto& crypto = Crypto();
+std::string Digest(const LibCrypto& crypto, std::string_view data, const EVP_MD* algorithm) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  crypto.EVP_Digest(data.data(), data.size(), digest, &length, algorithm(), nullptr);
+  crypto.EVP_Digest(data.data(), data.size(), digest, &length, algorithm, nullptr);
   return std::string(reinterpret_cast<char*>(digest), length);
 }
 
@@ -63,17 +62,18 @@ Status LoadDigests() {
 }
 
 std::string Sha256Hex(std::string_view data) {
+  const LibCrypto& crypto = Crypto();
   std::string hex;
-  for (unsigned char byte : Digest(data, Crypto().EVP_sha256)) hex += fmt::format("{:02x}", byte);
+  for (unsigned char byte : Digest(crypto, data, crypto.EVP_sha256())) hex += fmt::format("{:02x}", byte);
   return hex;
 }
 
 std::string Md5Base64(std::string_view data) {
-  const std::string digest = Digest(data, Crypto().EVP_md5);
+  const LibCrypto& crypto = Crypto();
+  const std::string digest = Digest(crypto, data, crypto.EVP_md5());
   unsigned char encoded[4 * ((EVP_MAX_MD_SIZE + 2) / 3) + 1];
-  std::string text(reinterpret_cast<char*>(encoded),
-                   size_t(Crypto().EVP_EncodeBlock(encoded, reinterpret_cast<const unsigned char*>(digest.data()),
-                                                   int(digest.size()))));
+  const int length = crypto.EVP_EncodeBlock(encoded, reinterpret_cast<const unsigned char*>(digest.data()), int(digest.size()));
+  std::string text(reinterpret_cast<char*>(encoded), size_t(length));
   while (!text.empty() && text.back() == '=') text.pop_back();
   return text;
 }

@@ -24,6 +24,7 @@
 #include "program_launch.h"
 #include "python_bootstrap.h"
 #include "run_directory.h"
+#include "shared_library.h"
 #include "unmeasured_processes.h"
 #include "sandbox/observation_log.h"
 
@@ -102,8 +103,7 @@ Result<std::string> ChooseInterpreter(const std::string& requested) {
 
 // The bootstrap directory (sitecustomize + tracer) sits beside the pycov executable.
 Result<std::string> BootstrapDirectory() {
-  std::string self = RealPathOr("/proc/self/exe", "");
-  std::string dir = fs::path(self).parent_path() / "bootstrap";
+  const std::string dir = OwnExecutableDirectory() + "/bootstrap";
   if (access((dir + "/sitecustomize.py").c_str(), R_OK) != 0)
     return Error{"pycov is not installed completely: no tracer bootstrap in " + dir};
   return dir;

@@ -2,6 +2,8 @@
 
 #include <dlfcn.h>
 
+#include <filesystem>
+
 namespace pycov {
 
 Result<SharedLibrary> SharedLibrary::Open(const std::string& name) {
@@ -23,6 +25,12 @@ Result<void*> SharedLibrary::Symbol(const char* name) const {
   if (const char* why = dlerror(); why != nullptr)
     return Error{"cannot load " + name_ + ": no " + name + " (" + why + ")"};
   return symbol;
+}
+
+std::string OwnExecutableDirectory() {
+  std::error_code error;
+  const std::filesystem::path self = std::filesystem::canonical("/proc/self/exe", error);
+  return error ? std::string() : self.parent_path().string();
 }
 
 }  // namespace pycov

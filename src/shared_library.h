@@ -37,4 +37,8 @@ class SharedLibrary {
   std::string name_;
 };
 
+/// The directory of the running pycov executable, symlinks resolved: where its own files (the
+/// bootstrap, the source-analysis plugin) sit. Empty if /proc/self/exe cannot be read.
+std::string OwnExecutableDirectory();
+
 }  // namespace pycov

@@ -2,8 +2,6 @@
 // opens the first time it analyses a file.
 #include <unistd.h>
 
-#include <filesystem>
-
 #include "shared_library.h"
 #include "source_analysis.h"
 #include "source_analysis_plugin.h"
@@ -15,13 +13,8 @@ namespace {
 // Where the plugin is: beside the pycov executable, or where the build put it (the unit
 // tests run from another directory).
 std::string SourceAnalysisPluginPath() {
-  std::error_code error;
-  const std::filesystem::path self = std::filesystem::read_symlink("/proc/self/exe", error);
-  if (!error) {
-    const std::filesystem::path beside = self.parent_path() / kSourceAnalysisPluginName;
-    if (access(beside.c_str(), R_OK) == 0) return beside.string();
-  }
-  return PYCOV_SOURCE_ANALYSIS_PLUGIN;
+  const std::string beside = OwnExecutableDirectory() + "/" + kSourceAnalysisPluginName;
+  return access(beside.c_str(), R_OK) == 0 ? beside : PYCOV_SOURCE_ANALYSIS_PLUGIN;
 }
 
 }  // namespace

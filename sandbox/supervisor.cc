@@ -899,7 +899,8 @@ Result<RunResult> SuperviseRun(const Program& program, const Policy& policy, con
   // Where the process lacks CAP_SYS_ADMIN, a network namespace is out of reach: the filter
   // then checks the addresses of outgoing connections instead.
   const bool privileged = HasEffectiveCapability(kCapSysAdmin);
-  FilterOptions filter_options{policy.mode, policy.mode == Mode::kStrict && !privileged, follow_execs};
+  FilterOptions filter_options{policy.mode, policy.mode == Mode::kStrict && !privileged, follow_execs,
+                               follow_execs ? policy.exec_pass : 0};
   auto filter = BuildSyscallFilter(filter_options);
   if (!filter) return filter.error();
 

@@ -6,6 +6,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -52,6 +53,11 @@ struct Policy {
   double timeout_seconds = 0;         // 0: none; else the whole tree is killed at the deadline
   double orphan_grace_seconds = 2.0;  // how long descendants may outlive the program
   Limits limits;                      // strict mode only
+  // Following execs only: an execve whose fourth argument register (unused by execve) holds
+  // this value goes on without waiting for the supervisor, and is not in the log. It is for a
+  // process that has made sure itself that the ExecHook would have nothing to do (pycov's
+  // tracer, for its own interpreter with the environment intact). 0: every exec waits.
+  uint64_t exec_pass = 0;
 };
 
 /// A program a task execs, before its first instruction: read from its initial stack once the

@@ -67,8 +67,14 @@ Result<std::vector<sock_filter>> BuildSyscallFilter(const FilterOptions& options
     if (auto s = Check(seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_ALLOW), "bad arch"); !s)
       return s.error();
     if (auto s = Check(seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0), "nnp"); !s) return s.error();
-    for (int number : {SCMP_SYS(execve), SCMP_SYS(execveat)})
-      if (auto s = Check(seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, number, 0), "exec"); !s) return s.error();
+    // execve takes three arguments; the kernel ignores the fourth register, which the filter
+    // still sees. An exec made with the pass there runs as if no filter were in place.
+    int rc = options.exec_pass != 0
+                 ? seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(execve), 1, SCMP_A3_64(SCMP_CMP_NE, options.exec_pass))
+                 : seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(execve), 0);
+    if (auto s = Check(rc, "execve"); !s) return s.error();
+    if (auto s = Check(seccomp_rule_add(ctx, SCMP_ACT_NOTIFY, SCMP_SYS(execveat), 0), "execveat"); !s)
+      return s.error();
     return ExportFilter(ctx);
   }
 

@@ -28,6 +28,8 @@ struct FilterOptions {
   // Follow::kExecs: execve and execveat wait for the supervisor's answer (user notification);
   // nothing else is filtered, nothing stops for ptrace.
   bool notify_execs = false;
+  // With notify_execs: an execve whose fourth argument is this value does not wait (Policy).
+  uint64_t exec_pass = 0;
 };
 
 /// Builds the filter for the native architecture. Anything not listed runs without a stop.

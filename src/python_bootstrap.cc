@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <fstream>
-#include <regex>
+#include <string_view>
+
+#include "python_interpreter.h"
 
 namespace pycov {
 namespace {
@@ -71,10 +73,7 @@ std::vector<std::string> WithBootstrap(std::vector<std::string> environment, con
 
 InterpreterKind ClassifyExecutable(const std::string& executable,
                                    const std::vector<std::string>& cpython311_interpreters) {
-  // python, python3, python3.11, python3.11d, python3.11-dbg: the names interpreters go by.
-  static const std::regex kPython(R"(python(\d+(\.\d+)?)?[a-z]*(-dbg)?)");
-  std::string base = executable.substr(executable.rfind('/') + 1);
-  if (!std::regex_match(base, kPython)) return InterpreterKind::kNotPython;
+  if (!IsPythonExecutableName(executable.substr(executable.rfind('/') + 1))) return InterpreterKind::kNotPython;
   char real[PATH_MAX];
   std::string resolved = realpath(executable.c_str(), real) != nullptr ? real : executable;
   std::string real_base = resolved.substr(resolved.rfind('/') + 1);
@@ -135,27 +134,13 @@ struct InterpreterOptions {
 };
 
 InterpreterOptions ReadInterpreterOptions(const std::vector<std::string>& argv) {
-  // Options that take a value in the next argument, or in the rest of this one.
-  auto takes_value = [](char option) { return option == 'W' || option == 'X' || option == 'Q'; };
   InterpreterOptions options;
-  for (size_t i = 1; i < argv.size(); ++i) {
-    const std::string& arg = argv[i];
-    if (arg == "--version" || arg.rfind("--help", 0) == 0) {  // --help-env, --help-all, ...
-      options.only_prints = true;
-      break;
-    }
-    if (arg == "--" || arg.size() < 2 || arg[0] != '-' || arg[1] == '-') break;  // script, long option
-    for (size_t j = 1; j < arg.size(); ++j) {
-      const char option = arg[j];
-      if (option == 'c' || option == 'm') return options;  // the rest is the command or module
-      if (option == 'I' || option == 'E' || option == 'S') options.bootstrap_skipping += option;
-      if (option == 'V' || option == 'h' || option == '?') options.only_prints = true;
-      if (takes_value(option)) {
-        if (j + 1 == arg.size()) ++i;  // the value is the next argument
-        break;
-      }
-    }
-  }
+  ForEachInterpreterOption(
+      argv.size(), [&](size_t i) { return std::string_view(argv[i]); },
+      [&](char option) {
+        if (SkipsBootstrap(option)) options.bootstrap_skipping += option;
+        if (option == 'V' || option == 'h' || option == '?') options.only_prints = true;
+      });
   return options;
 }
 

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -165,6 +166,13 @@ struct RunDirectory {
     path.clear();
   }
 };
+
+// A number no program makes execve carry by chance (sandbox::Policy::exec_pass), never 0.
+uint64_t NewExecPass() {
+  uint64_t pass = 0;
+  if (getrandom(&pass, sizeof pass, 0) != ssize_t(sizeof pass)) return 0;  // every exec waits
+  return pass;
+}
 
 std::string JoinArgv(const std::vector<std::string>& argv) {
   std::string text;
@@ -392,6 +400,11 @@ int MeasureProgram(const RunOptions& options, MeasuredRun& measured, sandbox::Fo
     return kExitPycovFailed;
   }
   run_dir.path = pattern;
+  if (options.sandbox == sandbox::Mode::kObserve && follow == sandbox::Follow::kExecs) {
+    // The tracer's own execs that need nothing from the exec monitor carry it (RunConfig).
+    config.exec_pass = NewExecPass();
+    config.bootstrap_dir = bootstrap.value();
+  }
   {
     std::ofstream config_file(run_dir.path + "/config");
     config_file << config.Serialize();
@@ -440,6 +453,7 @@ int MeasureProgram(const RunOptions& options, MeasuredRun& measured, sandbox::Fo
     policy.follow = follow;
     policy.timeout_seconds = options.timeout_seconds;
     policy.orphan_grace_seconds = options.orphan_grace_seconds;
+    policy.exec_pass = config.exec_pass;
     // A child that switched user (subprocess's user=, su, runuser) cannot use pycov's own
     // directory: it gets one of its user's before it starts Python. Where that fails (pycov is
     // not root), its bootstrap says it is not measured, and why.

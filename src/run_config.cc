@@ -1,5 +1,6 @@
 #include "run_config.h"
 
+#include <cstdlib>
 #include <string_view>
 #include <vector>
 
@@ -20,6 +21,8 @@ std::string RunConfig::Serialize() const {
   emit("root", selection.project_roots);
   emit("library_dir", selection.library_dirs);
   emit("pycov_dir", selection.pycov_dirs);
+  if (exec_pass != 0) out.append("exec_pass=").append(std::to_string(exec_pass)).push_back('\n');
+  if (!bootstrap_dir.empty()) out.append("bootstrap=").append(bootstrap_dir).push_back('\n');
   return out;
 }
 
@@ -43,6 +46,8 @@ RunConfig RunConfig::Parse(const std::string& text) {
     else if (key == "root") s.project_roots.push_back(value);
     else if (key == "library_dir") s.library_dirs.push_back(value);
     else if (key == "pycov_dir") s.pycov_dirs.push_back(value);
+    else if (key == "exec_pass") config.exec_pass = std::strtoull(value.c_str(), nullptr, 10);
+    else if (key == "bootstrap") config.bootstrap_dir = value;
   }
   return config;
 }

@@ -57,6 +57,7 @@
 #include "run_config.h"
 #include "hit_file_writer.h"
 #include "tracer/eval_breaker.h"
+#include "tracer/exec_pass.h"
 #include "tracer/possible_arcs.h"
 
 namespace {
@@ -2052,6 +2053,8 @@ PyObject* Start(PyObject*, PyObject* args) {
   }
   if (!WatchSubscriptMethods()) return nullptr;
   g->started = true;
+  // Its own execs that the supervisor would only wave on need not wait for it.
+  pycov::tracer::InstallExecPass({config.exec_pass, run_dir, config.bootstrap_dir});
   _PyInterpreterState_SetEvalFrameFunc(PyInterpreterState_Get(), EvalFrame);
   Adopt(PyThreadState_Get());
   Py_RETURN_NONE;

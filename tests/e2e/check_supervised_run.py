@@ -110,6 +110,42 @@ subprocess.run(['env', '-i', 'PATH={path}', 'python3', 'env_i_child.py'], check=
         self.assertEqual(len(env_execs), 2, execs)
         self.assertTrue(all(e["program_kind"] == "" for e in env_execs), env_execs)
 
+    def test_execs_of_its_own_interpreter_skip_the_exec_monitor_and_are_measured(self):
+        # A measured process's exec of its own interpreter, with the run's environment intact,
+        # carries the run's pass and does not wait for the exec monitor; every other exec does,
+        # and is in the monitor's log (read by the program from its run directory).
+        self.write("parent.py", """\
+import json, os, subprocess, sys, time
+subprocess.run([sys.executable, "child.py", "plain"], check=True)
+subprocess.run([sys.executable, "child.py", "copied"], env=dict(os.environ), check=True)
+subprocess.run([sys.executable, "-I", os.path.abspath("child.py"), "isolated"], check=True)
+subprocess.run([sys.executable, "child.py", "scrubbed"], env={"PATH": os.environ["PATH"]}, check=True)
+subprocess.run(["/bin/echo", "not-python"], check=True)
+for exec_call in ("execv", "execve"):
+    pid = os.fork()
+    if pid == 0:
+        if exec_call == "execv":
+            os.execv(sys.executable, [sys.executable, "child.py", exec_call])
+        os.execve(sys.executable, [sys.executable, "child.py", exec_call], os.environ)
+    os.waitpid(pid, 0)
+time.sleep(0.5)  # the exec monitor writes its log at a quiet tick (100 ms)
+with open(os.path.join(os.environ["PYCOV_RUN_DIR"], "observation.jsonl")) as log:
+    logged = [e["argv"][-1] for e in map(json.loads, log) if e.get("event") == "exec"]
+with open("logged.json", "w") as out:
+    json.dump(logged, out)
+""")
+        variants = ["plain", "copied", "isolated", "scrubbed", "execv", "execve"]
+        self.write("child.py", "import sys\n" + "".join(
+            f"if sys.argv[1] == {name!r}:\n    ran = {i}\n" for i, name in enumerate(variants)))
+        result = self.pycov("run", "--python", PYTHON, "parent.py")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, "not-python\n")
+        # Every child was measured: each ran the line of its own name.
+        self.assertEqual(measured_lines(self.dir).get("child.py"), set(range(1, 2 * len(variants) + 2)))
+        with open(os.path.join(self.dir, "logged.json")) as f:
+            logged = json.load(f)
+        self.assertEqual(sorted(logged), sorted(["parent.py", "isolated", "scrubbed", "not-python"]))
+
     def test_without_the_supervisor_that_child_is_lost(self):
         # The same program with --sandbox off: what the supervisor adds.
         self.write("parent.py", SCRUBBED_PARENT)

@@ -131,6 +131,12 @@ int main(int argc, char** argv) {
     if (execfn == nullptr || std::strcmp(execfn, argv[0]) != 0) return 7;
     return 0;
   }
+  if (what == "exec-with-pass") {
+    // argv[2]: a number put in the fourth argument register of a raw execve of /bin/true.
+    char* true_argv[] = {const_cast<char*>("true"), const_cast<char*>("with-pass"), nullptr};
+    syscall(SYS_execve, "/bin/true", true_argv, environ, std::strtoull(arg, nullptr, 0));
+    return 1;
+  }
   if (what == "failed-exec") {
     execl("/nonexistent/program", "program", static_cast<char*>(nullptr));
     return errno == ENOENT ? 0 : 1;

@@ -230,6 +230,23 @@ TEST_P(SupervisorTest, ExecFromANonLeaderThreadKeepsTheProcessPid) {
   EXPECT_EQ(program.ending, TaskEnding::kExited);
 }
 
+TEST_P(SupervisorTest, AnExecWithThePassDoesNotWaitForTheExecMonitor) {
+  Policy policy = ModePolicy();
+  policy.exec_pass = 0x5eed0fc0ffee1234;
+  for (const char* pass : {"0x5eed0fc0ffee1234", "0x5eed0fc0ffee1235", "0x1234"}) {
+    SCOPED_TRACE(pass);
+    const bool passes = std::string(pass) == "0x5eed0fc0ffee1234" && !WholeTree();
+    auto run = RunSupervised({kProgram, "exec-with-pass", pass}, policy);
+    EXPECT_EQ(run.result.exit_code, 0);  // /bin/true ran either way
+    ASSERT_EQ(run.log.tasks.size(), 1u);
+    // Only the exec monitor lets it by: the whole tree's exec event sees every exec.
+    EXPECT_EQ(run.log.tasks[0].execs.size(), passes ? 1u : 2u);
+    if (!WholeTree()) {
+      EXPECT_EQ(run.result.seccomp_stops, passes ? 1 : 2);
+    }
+  }
+}
+
 TEST_P(SupervisorTest, FailedExecIsNotAnExec) {
   auto run = RunSupervised({kProgram, "failed-exec"}, ModePolicy());
   EXPECT_EQ(run.result.exit_code, 0);  // the program saw ENOENT

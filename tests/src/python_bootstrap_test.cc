@@ -6,9 +6,11 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <regex>
 
 #include <gtest/gtest.h>
 
+#include "python_interpreter.h"
 #include "test_dir.h"
 
 namespace pycov {
@@ -52,6 +54,19 @@ TEST(PythonBootstrap, InterpretersByName) {
 
 // A virtual environment made with --copies has its interpreters as copies, named python and
 // python3: they are CPython 3.11 when their bytes are those of one.
+TEST(PythonInterpreter, NamesAreMatchedAsByTheirPattern) {
+  // The tracer cannot use std::regex between vfork and exec; the hand-written match must
+  // agree with the pattern on names close to it.
+  const std::regex pattern(R"(python(\d+(\.\d+)?)?[a-z]*(-dbg)?)");
+  const char* names[] = {"python",       "python3",       "python3.11",    "python3.11d",  "python3.11-dbg",
+                         "pythonw",      "python-dbg",    "python311",     "python3.",     "python3.x",
+                         "python3.11.2", "python3.11-config", "python3-dbg-x", "python3.11D", "pytho",
+                         "Python3",      "ipython3",      "python3 ",      "python3.11dm", "python-",
+                         "python3..11",  "python.11",     "python3.11-dbgx", "pythonista-tool", ""};
+  for (const char* name : names)
+    EXPECT_EQ(IsPythonExecutableName(name), std::regex_match(name, pattern)) << name;
+}
+
 TEST(PythonBootstrap, CopiesOfTheInterpreterAreIt) {
   testing::TestDir dir;
   namespace fs = std::filesystem;

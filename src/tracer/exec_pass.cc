@@ -2,6 +2,8 @@
 
 #include <dlfcn.h>
 #include <elf.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <link.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -42,14 +44,12 @@ const char* FindVariable(char* const envp[], std::string_view name_and_equals) {
   return nullptr;
 }
 
-// Whether the supervisor would let this exec go on as it is made (DecideExec in
+// Whether the supervisor would wave on an exec of this very interpreter (DecideExec in
 // src/python_bootstrap.cc, and the directory it makes for a child of another user): the
-// program is this very interpreter, the environment holds this run's variables, no option
-// keeps the bootstrap from starting, and the user is the run's own. Async-signal-safe and
-// without allocation: it runs between vfork and exec.
-bool NeedsNothingFromSupervisor(const char* path, char* const argv[], char* const envp[]) {
+// environment holds this run's variables, no option keeps the bootstrap from starting, and
+// the user is the run's own.
+bool OwnInterpreterNeedsNothing(char* const argv[], char* const envp[]) {
   const PassState& state = *g_state;
-  if (path == nullptr || argv == nullptr || envp == nullptr) return false;
   const char* run_dir = FindVariable(envp, "PYCOV_RUN_DIR=");
   if (run_dir == nullptr || state.run_dir_variable != run_dir) return false;
   const char* pythonpath = FindVariable(envp, "PYTHONPATH=");
@@ -64,10 +64,48 @@ bool NeedsNothingFromSupervisor(const char* path, char* const argv[], char* cons
   ForEachInterpreterOption(
       argc, [&](size_t i) { return std::string_view(argv[i]); },
       [&](char option) { skips_bootstrap = skips_bootstrap || SkipsBootstrap(option); });
-  if (skips_bootstrap || geteuid() != state.run_dir_owner) return false;
-  struct stat target {};
-  if (stat(path, &target) != 0 || !S_ISREG(target.st_mode)) return false;
-  return target.st_dev == state.interpreter_device && target.st_ino == state.interpreter_inode;
+  return !skips_bootstrap && geteuid() == state.run_dir_owner;
+}
+
+// Whether the supervisor would only let an exec of the open file `fd`, another program than
+// this interpreter, go on as it is made. It looks at the file the kernel runs, and changes
+// nothing for one not named like a Python (run_command.cc's ExecInterest): an ELF file is that
+// file itself, where a script runs its #! interpreter and other formats what binfmt_misc
+// chooses, which only the supervisor works out.
+bool OtherProgramNeedsNothing(int fd) {
+  char magic[4];
+  if (pread(fd, magic, sizeof magic, 0) != ssize_t(sizeof magic) || std::memcmp(magic, "\x7f" "ELF", 4) != 0)
+    return false;
+  // Its name as the supervisor sees it, symbolic links resolved.
+  char link[32] = "/proc/self/fd/";
+  char* digits_end = link + std::strlen(link);
+  char digits[12];
+  int length = 0;
+  for (unsigned n = unsigned(fd); length == 0 || n != 0; n /= 10) digits[length++] = char('0' + n % 10);
+  while (length > 0) *digits_end++ = digits[--length];
+  *digits_end = '\0';
+  char resolved[PATH_MAX];
+  const ssize_t size = readlink(link, resolved, sizeof resolved);
+  if (size <= 0 || size_t(size) == sizeof resolved) return false;
+  const std::string_view name(resolved, size_t(size));
+  return !IsPythonExecutableName(name.substr(name.rfind('/') + 1));
+}
+
+// Async-signal-safe and without allocation: it runs between vfork and exec.
+bool NeedsNothingFromSupervisor(const char* path, char* const argv[], char* const envp[]) {
+  if (path == nullptr || argv == nullptr || envp == nullptr) return false;
+  // Only a regular file is opened: opening a FIFO would wait, a device could act on it.
+  struct stat file {};
+  if (stat(path, &file) != 0 || !S_ISREG(file.st_mode)) return false;
+  if (file.st_dev == g_state->interpreter_device && file.st_ino == g_state->interpreter_inode)
+    return OwnInterpreterNeedsNothing(argv, envp);
+  const int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) return false;  // a program this process may not read: the supervisor decides
+  struct stat opened {};
+  const bool nothing = fstat(fd, &opened) == 0 && opened.st_dev == file.st_dev && opened.st_ino == file.st_ino &&
+                       OtherProgramNeedsNothing(fd);
+  close(fd);
+  return nothing;
 }
 
 // execve ignores its fourth argument register; the supervisor's filter reads the pass there.

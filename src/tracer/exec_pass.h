@@ -1,8 +1,8 @@
-// A measured process's execs of its own interpreter, with this run's environment intact,
-// need nothing from pycov's exec monitor: they go on without waiting for it
-// (sandbox::Policy::exec_pass). The python3 executable's own calls of execve and execv, which
-// os.exec*, subprocess and multiprocessing make, are sent through a check of that; every
-// other exec waits for the supervisor as before.
+// Most execs of a measured process need nothing from pycov's exec monitor: of its own
+// interpreter with this run's environment intact, and of an ELF program not named like a
+// Python. They go on without waiting for it (sandbox::Policy::exec_pass). The python3
+// executable's own calls of execve and execv, which os.exec*, subprocess and multiprocessing
+// make, are sent through a check of that; every other exec waits for the supervisor.
 #pragma once
 
 #include <cstdint>

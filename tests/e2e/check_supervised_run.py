@@ -110,17 +110,20 @@ subprocess.run(['env', '-i', 'PATH={path}', 'python3', 'env_i_child.py'], check=
         self.assertEqual(len(env_execs), 2, execs)
         self.assertTrue(all(e["program_kind"] == "" for e in env_execs), env_execs)
 
-    def test_execs_of_its_own_interpreter_skip_the_exec_monitor_and_are_measured(self):
-        # A measured process's exec of its own interpreter, with the run's environment intact,
-        # carries the run's pass and does not wait for the exec monitor; every other exec does,
-        # and is in the monitor's log (read by the program from its run directory).
+    def test_execs_that_need_nothing_from_it_skip_the_exec_monitor(self):
+        # A measured process's exec of its own interpreter with the run's environment intact,
+        # or of an ELF program not named like a Python, carries the run's pass and does not
+        # wait for the exec monitor. Every other exec does, and is in the monitor's log (read
+        # by the program from its run directory); every Python child is measured either way.
         self.write("parent.py", """\
 import json, os, subprocess, sys, time
 subprocess.run([sys.executable, "child.py", "plain"], check=True)
 subprocess.run([sys.executable, "child.py", "copied"], env=dict(os.environ), check=True)
 subprocess.run([sys.executable, "-I", os.path.abspath("child.py"), "isolated"], check=True)
 subprocess.run([sys.executable, "child.py", "scrubbed"], env={"PATH": os.environ["PATH"]}, check=True)
-subprocess.run(["/bin/echo", "not-python"], check=True)
+subprocess.run(["/bin/echo", "elf"], check=True)
+subprocess.run(["./tool.sh", "script"], check=True)
+subprocess.run(["./python9", "python-named"], check=True)
 for exec_call in ("execv", "execve"):
     pid = os.fork()
     if pid == 0:
@@ -137,14 +140,17 @@ with open("logged.json", "w") as out:
         variants = ["plain", "copied", "isolated", "scrubbed", "execv", "execve"]
         self.write("child.py", "import sys\n" + "".join(
             f"if sys.argv[1] == {name!r}:\n    ran = {i}\n" for i, name in enumerate(variants)))
+        self.write("tool.sh", "#!/bin/sh\necho \"$1\"\n")
+        os.chmod(os.path.join(self.dir, "tool.sh"), 0o755)
+        shutil.copy("/bin/true", os.path.join(self.dir, "python9"))  # another Python, by its name
         result = self.pycov("run", "--python", PYTHON, "parent.py")
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertEqual(result.stdout, "not-python\n")
+        self.assertEqual(result.stdout, "elf\nscript\n")
         # Every child was measured: each ran the line of its own name.
         self.assertEqual(measured_lines(self.dir).get("child.py"), set(range(1, 2 * len(variants) + 2)))
         with open(os.path.join(self.dir, "logged.json")) as f:
             logged = json.load(f)
-        self.assertEqual(sorted(logged), sorted(["parent.py", "isolated", "scrubbed", "not-python"]))
+        self.assertEqual(sorted(logged), sorted(["parent.py", "isolated", "scrubbed", "script", "python-named"]))
 
     def test_without_the_supervisor_that_child_is_lost(self):
         # The same program with --sandbox off: what the supervisor adds.

@@ -10,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstring>
 #include <string_view>
 
@@ -29,13 +30,39 @@ struct PassState {
   uint64_t pass = 0;
   std::string run_dir_variable;  // "PYCOV_RUN_DIR=..."
   std::string bootstrap_dir;
-  dev_t interpreter_device = 0;  // this process's executable
-  ino_t interpreter_inode = 0;
-  uid_t run_dir_owner = 0;
   ExecveFunction execve = nullptr;  // what the executable's calls went to
   ExecvFunction execv = nullptr;
 };
 const PassState* g_state = nullptr;
+
+// What an exec is compared with, learned at the first exec rather than at start-up: most
+// processes never exec, and looking up /proc/self/exe is most of what the pass would cost
+// their start (about 15 us). The first exec to learn them publishes them; a vfork child
+// shares this memory, so its parent's later execs find them.
+struct Identities {
+  dev_t interpreter_device = 0;  // this process's executable
+  ino_t interpreter_inode = 0;
+  uid_t run_dir_owner = 0;
+};
+Identities g_identities;
+std::atomic<int> g_identities_state{0};  // 0: not learned, 1: being published, 2: published
+
+bool LearnIdentities(Identities& identities) {
+  if (g_identities_state.load(std::memory_order_acquire) == 2) {
+    identities = g_identities;
+    return true;
+  }
+  struct stat interpreter {}, run_dir {};
+  const char* run_dir_path = g_state->run_dir_variable.c_str() + std::strlen("PYCOV_RUN_DIR=");
+  if (stat("/proc/self/exe", &interpreter) != 0 || stat(run_dir_path, &run_dir) != 0) return false;
+  identities = {interpreter.st_dev, interpreter.st_ino, run_dir.st_uid};
+  int unlearned = 0;
+  if (g_identities_state.compare_exchange_strong(unlearned, 1, std::memory_order_acq_rel)) {
+    g_identities = identities;
+    g_identities_state.store(2, std::memory_order_release);
+  }
+  return true;
+}
 
 // The first entry "NAME=..." of `envp`, the one getenv finds, or nullptr.
 const char* FindVariable(char* const envp[], std::string_view name_and_equals) {
@@ -48,7 +75,7 @@ const char* FindVariable(char* const envp[], std::string_view name_and_equals) {
 // src/python_bootstrap.cc, and the directory it makes for a child of another user): the
 // environment holds this run's variables, no option keeps the bootstrap from starting, and
 // the user is the run's own.
-bool OwnInterpreterNeedsNothing(char* const argv[], char* const envp[]) {
+bool OwnInterpreterNeedsNothing(char* const argv[], char* const envp[], const Identities& identities) {
   const PassState& state = *g_state;
   const char* run_dir = FindVariable(envp, "PYCOV_RUN_DIR=");
   if (run_dir == nullptr || state.run_dir_variable != run_dir) return false;
@@ -64,7 +91,7 @@ bool OwnInterpreterNeedsNothing(char* const argv[], char* const envp[]) {
   ForEachInterpreterOption(
       argc, [&](size_t i) { return std::string_view(argv[i]); },
       [&](char option) { skips_bootstrap = skips_bootstrap || SkipsBootstrap(option); });
-  return !skips_bootstrap && geteuid() == state.run_dir_owner;
+  return !skips_bootstrap && geteuid() == identities.run_dir_owner;
 }
 
 // Whether the supervisor would only let an exec of the open file `fd`, another program than
@@ -96,9 +123,10 @@ bool NeedsNothingFromSupervisor(const char* path, char* const argv[], char* cons
   if (path == nullptr || argv == nullptr || envp == nullptr) return false;
   // Only a regular file is opened: opening a FIFO would wait, a device could act on it.
   struct stat file {};
-  if (stat(path, &file) != 0 || !S_ISREG(file.st_mode)) return false;
-  if (file.st_dev == g_state->interpreter_device && file.st_ino == g_state->interpreter_inode)
-    return OwnInterpreterNeedsNothing(argv, envp);
+  Identities identities;
+  if (stat(path, &file) != 0 || !S_ISREG(file.st_mode) || !LearnIdentities(identities)) return false;
+  if (file.st_dev == identities.interpreter_device && file.st_ino == identities.interpreter_inode)
+    return OwnInterpreterNeedsNothing(argv, envp, identities);
   const int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) return false;  // a program this process may not read: the supervisor decides
   struct stat opened {};
@@ -218,15 +246,10 @@ int RedirectExecutableCalls() { return 0; }
 
 int InstallExecPass(const ExecPassSettings& settings) {
   if (settings.pass == 0 || settings.bootstrap_dir.empty() || g_state != nullptr) return 0;
-  struct stat interpreter {}, run_dir {};
-  if (stat("/proc/self/exe", &interpreter) != 0 || stat(settings.run_dir.c_str(), &run_dir) != 0) return 0;
   auto* state = new PassState;
   state->pass = settings.pass;
   state->run_dir_variable = "PYCOV_RUN_DIR=" + settings.run_dir;
   state->bootstrap_dir = settings.bootstrap_dir;
-  state->interpreter_device = interpreter.st_dev;
-  state->interpreter_inode = interpreter.st_ino;
-  state->run_dir_owner = run_dir.st_uid;
   // What the executable's calls would have reached: libc's, or what the program preloads.
   state->execve = reinterpret_cast<ExecveFunction>(dlsym(RTLD_DEFAULT, "execve"));
   state->execv = reinterpret_cast<ExecvFunction>(dlsym(RTLD_DEFAULT, "execv"));

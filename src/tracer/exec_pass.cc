@@ -170,17 +170,18 @@ int TakeFirstObject(dl_phdr_info* info, size_t, void* data) {
 
 // Writes `value` into a GOT entry. Entries under RELRO were made read-only once the
 // loader relocated them: their page is writable only for the write.
-void WriteSlot(void** slot, void* value, ElfW(Addr) relro_start, ElfW(Addr) relro_end) {
+bool WriteSlot(void** slot, void* value, ElfW(Addr) relro_start, ElfW(Addr) relro_end) {
   const auto address = reinterpret_cast<ElfW(Addr)>(slot);
   if (address < relro_start || address >= relro_end) {
     *slot = value;
-    return;
+    return true;
   }
   const long page_size = sysconf(_SC_PAGESIZE);
   void* page = reinterpret_cast<void*>(address & ~ElfW(Addr)(page_size - 1));
-  if (mprotect(page, size_t(page_size), PROT_READ | PROT_WRITE) != 0) return;
+  if (mprotect(page, size_t(page_size), PROT_READ | PROT_WRITE) != 0) return false;
   *slot = value;
   mprotect(page, size_t(page_size), PROT_READ);
+  return true;
 }
 
 int RedirectExecutableCalls() {
@@ -229,8 +230,8 @@ int RedirectExecutableCalls() {
                       : std::strcmp(name, "execv") == 0 ? reinterpret_cast<void*>(&ExecvChecked)
                                                         : nullptr;
       if (wrapper == nullptr) continue;
-      WriteSlot(reinterpret_cast<void**>(image.base + relocation.r_offset), wrapper, relro_start, relro_end);
-      ++redirected;
+      if (WriteSlot(reinterpret_cast<void**>(image.base + relocation.r_offset), wrapper, relro_start, relro_end))
+        ++redirected;
     }
   }
   return redirected;
@@ -242,6 +243,14 @@ int RedirectExecutableCalls() { return 0; }
 
 #endif
 
+// Whether `function` is libc's own.
+bool FromLibc(void* function) {
+  Dl_info info{};
+  if (function == nullptr || dladdr(function, &info) == 0 || info.dli_fname == nullptr) return false;
+  const std::string_view file(info.dli_fname);
+  return file.substr(file.rfind('/') + 1).substr(0, 7) == "libc.so";
+}
+
 }  // namespace
 
 int InstallExecPass(const ExecPassSettings& settings) {
@@ -250,10 +259,11 @@ int InstallExecPass(const ExecPassSettings& settings) {
   state->pass = settings.pass;
   state->run_dir_variable = "PYCOV_RUN_DIR=" + settings.run_dir;
   state->bootstrap_dir = settings.bootstrap_dir;
-  // What the executable's calls would have reached: libc's, or what the program preloads.
+  // What the executable's calls would have reached. A library the program preloads that
+  // wraps exec (fakeroot, a build sandbox) must see every call: then nothing is redirected.
   state->execve = reinterpret_cast<ExecveFunction>(dlsym(RTLD_DEFAULT, "execve"));
   state->execv = reinterpret_cast<ExecvFunction>(dlsym(RTLD_DEFAULT, "execv"));
-  if (state->execve == nullptr || state->execv == nullptr) {
+  if (!FromLibc(reinterpret_cast<void*>(state->execve)) || !FromLibc(reinterpret_cast<void*>(state->execv))) {
     delete state;
     return 0;
   }

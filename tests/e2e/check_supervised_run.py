@@ -152,6 +152,35 @@ with open("logged.json", "w") as out:
             logged = json.load(f)
         self.assertEqual(sorted(logged), sorted(["parent.py", "isolated", "scrubbed", "script", "python-named"]))
 
+    def test_a_preloaded_exec_wrapper_sees_every_exec(self):
+        # fakeroot and build sandboxes wrap execve in a preloaded library: the tracer leaves
+        # the program's execs to it, and they wait for the exec monitor as before.
+        interposer = os.environ.get("PYCOV_TEST_EXEC_INTERPOSER")
+        if interposer is None:
+            self.skipTest("PYCOV_TEST_EXEC_INTERPOSER is not set (ctest sets it)")
+        self.write("parent.py", """\
+import json, os, subprocess, sys, time
+subprocess.run([sys.executable, "-c", "pass"], check=True)
+subprocess.run(["/bin/echo", "elf"], check=True)
+time.sleep(0.5)  # the exec monitor writes its log at a quiet tick (100 ms)
+with open(os.path.join(os.environ["PYCOV_RUN_DIR"], "observation.jsonl")) as log:
+    logged = [e["argv"][-1] for e in map(json.loads, log) if e.get("event") == "exec"]
+with open("logged.json", "w") as out:
+    json.dump(logged, out)
+""")
+        environment = dict(os.environ, LD_PRELOAD=interposer,
+                           EXEC_INTERPOSER_LOG=os.path.join(self.dir, "interposed.txt"))
+        result = subprocess.run([PYCOV, "run", "--python", PYTHON, "parent.py"], cwd=self.dir, env=environment,
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertEqual(result.stdout, "elf\n")
+        with open(os.path.join(self.dir, "interposed.txt")) as f:
+            interposed = f.read().split()
+        # pycov's own start of the program, then its two children.
+        self.assertEqual(interposed, [PYTHON, PYTHON, "/bin/echo"])
+        with open(os.path.join(self.dir, "logged.json")) as f:
+            self.assertEqual(sorted(json.load(f)), sorted(["parent.py", "pass", "elf"]))
+
     def test_without_the_supervisor_that_child_is_lost(self):
         # The same program with --sandbox off: what the supervisor adds.
         self.write("parent.py", SCRUBBED_PARENT)

@@ -56,7 +56,8 @@ struct Policy {
   // Following execs only: an execve whose fourth argument register (unused by execve) holds
   // this value goes on without waiting for the supervisor, and is not in the log. It is for a
   // process that has made sure itself that the ExecHook would have nothing to do (pycov's
-  // tracer, for its own interpreter with the environment intact). 0: every exec waits.
+  // tracer: its own interpreter with the environment intact, or a program that is not
+  // Python). 0: every exec waits.
   uint64_t exec_pass = 0;
 };
 

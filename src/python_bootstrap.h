@@ -71,7 +71,9 @@ bool RunsNoPythonCode(const std::vector<std::string>& argv);
 
 /// The supervisor's exec hook for a run with `bootstrap`. A CPython 3.11 whose environment
 /// lost the bootstrap's variables gets them back; one started with -I, -E or -S also gets the
-/// isolated start-up preloaded (LD_PRELOAD, before what the program preloads).
+/// isolated start-up preloaded (LD_PRELOAD, before what the program preloads). The tracer's
+/// exec pass (src/tracer/exec_pass.cc) works out where this changes nothing without asking:
+/// the two change together.
 sandbox::ExecVerdict DecideExec(const sandbox::ExecRequest& request, const Bootstrap& bootstrap,
                                 InterpreterClassifier& classifier);
 

@@ -466,7 +466,8 @@ int MeasureProgram(const RunOptions& options, MeasuredRun& measured, sandbox::Fo
           return verdict;
         },
         log_path,
-        // What is not Python is not changed: its environment need not be read.
+        // What is not Python is not changed: its environment need not be read. (The tracer's
+        // exec pass lets such execs by without asking: src/tracer/exec_pass.cc.)
         [&](const std::string& executable) { return interpreters.Classify(executable) != InterpreterKind::kNotPython; });
     if (!supervised) {
       PrintError(supervised.error().message);

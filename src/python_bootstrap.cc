@@ -51,7 +51,7 @@ std::vector<std::string> MissingBootstrapVariables(const std::vector<std::string
   if (run_dir == nullptr || run_dir->substr(14) != bootstrap.run_dir) missing.push_back("PYCOV_RUN_DIR=" + bootstrap.run_dir);
   const std::string* pythonpath = Find(environment, "PYTHONPATH");
   std::string old = pythonpath != nullptr ? pythonpath->substr(11) : "";
-  if (old != bootstrap.directory && old.rfind(bootstrap.directory + ":", 0) != 0)
+  if (!LeadsPythonPath(bootstrap.directory, old))
     missing.push_back("PYTHONPATH=" + bootstrap.directory + (old.empty() ? "" : ":" + old));
   return missing;
 }

@@ -27,6 +27,13 @@ constexpr bool IsPythonExecutableName(std::string_view name) {
   return name.substr(i).empty() || name.substr(i) == "-dbg";
 }
 
+/// Whether `directory` is the first entry of PYTHONPATH's value `pythonpath`, where pycov puts
+/// its bootstrap so that every Python that inherits the environment imports it.
+constexpr bool LeadsPythonPath(std::string_view directory, std::string_view pythonpath) {
+  return pythonpath.substr(0, directory.size()) == directory &&
+         (pythonpath.size() == directory.size() || pythonpath[directory.size()] == ':');
+}
+
 /// Calls `on_option(letter)` for each one-letter option of the interpreter arguments
 /// `argument(1)` .. `argument(count - 1)` (`argument(0)` is the program), in order; `--version`
 /// is reported as 'V' and `--help...` as 'h', and end the options, as they end python3's start.

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <charconv>
 #include <cstring>
 #include <string_view>
 
@@ -80,10 +81,7 @@ bool OwnInterpreterNeedsNothing(char* const argv[], char* const envp[], const Id
   const char* run_dir = FindVariable(envp, "PYCOV_RUN_DIR=");
   if (run_dir == nullptr || state.run_dir_variable != run_dir) return false;
   const char* pythonpath = FindVariable(envp, "PYTHONPATH=");
-  if (pythonpath == nullptr) return false;
-  const std::string_view value(pythonpath + std::strlen("PYTHONPATH="));
-  const std::string_view bootstrap(state.bootstrap_dir);
-  if (value.substr(0, bootstrap.size()) != bootstrap || (value.size() > bootstrap.size() && value[bootstrap.size()] != ':'))
+  if (pythonpath == nullptr || !LeadsPythonPath(state.bootstrap_dir, pythonpath + std::strlen("PYTHONPATH=")))
     return false;
   size_t argc = 0;
   while (argv[argc] != nullptr) ++argc;
@@ -105,12 +103,8 @@ bool OtherProgramNeedsNothing(int fd) {
     return false;
   // Its name as the supervisor sees it, symbolic links resolved.
   char link[32] = "/proc/self/fd/";
-  char* digits_end = link + std::strlen(link);
-  char digits[12];
-  int length = 0;
-  for (unsigned n = unsigned(fd); length == 0 || n != 0; n /= 10) digits[length++] = char('0' + n % 10);
-  while (length > 0) *digits_end++ = digits[--length];
-  *digits_end = '\0';
+  const size_t prefix = std::strlen(link);
+  *std::to_chars(link + prefix, link + sizeof link - 1, fd).ptr = '\0';
   char resolved[PATH_MAX];
   const ssize_t size = readlink(link, resolved, sizeof resolved);
   if (size <= 0 || size_t(size) == sizeof resolved) return false;
@@ -129,9 +123,8 @@ bool NeedsNothingFromSupervisor(const char* path, char* const argv[], char* cons
     return OwnInterpreterNeedsNothing(argv, envp, identities);
   const int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) return false;  // a program this process may not read: the supervisor decides
-  struct stat opened {};
-  const bool nothing = fstat(fd, &opened) == 0 && opened.st_dev == file.st_dev && opened.st_ino == file.st_ino &&
-                       OtherProgramNeedsNothing(fd);
+  // The file may change before the exec, as it may after the supervisor read it: no re-check.
+  const bool nothing = OtherProgramNeedsNothing(fd);
   close(fd);
   return nothing;
 }
